@@ -1,0 +1,257 @@
+"""The request identity ("accountability", contract access-model.md §2, §4, §5).
+
+Every credential type (session, JWT, static key, OAuth token, external JWT) ends here: the
+transport resolves a credential to a user id and role, then :func:`accountability_for` computes
+the role tree, the policies in effect and the global ``admin``/``app`` flags.
+
+Results are cached per (user, role, ip) under an *access version* that every change to users'
+roles or statuses, roles, policies, attachments or permissions replaces
+(:mod:`accounts.signals`), so a change takes effect on every process at its next request.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from django.core.cache import cache
+from django.db.models import Q
+
+from accounts.ipaccess import ip_allowed
+from accounts.keyscope import KeyScope
+
+if TYPE_CHECKING:
+    from accounts.models import Access, User
+
+logger = logging.getLogger("accounts.accountability")
+
+ACCESS_VERSION_KEY = "access:version"
+CACHE_TTL_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class Accountability:
+    """Who is asking, and with which grants. ``user=None``, ``share=None`` and ``api_key=None``
+    is the public. An API key acting for a role has ``user=None`` and ``api_key`` set; ``scope``
+    is the key's narrowing of its owner's permissions (``None``: none)."""
+
+    user: uuid.UUID | None = None
+    role: uuid.UUID | None = None
+    roles: tuple[uuid.UUID, ...] = ()
+    policies: tuple[uuid.UUID, ...] = ()
+    admin: bool = False
+    app: bool = False
+    ip: str | None = None
+    user_agent: str | None = None
+    origin: str | None = None
+    session: str | None = None
+    share: uuid.UUID | None = None
+    credential: str = "none"
+    api_key: uuid.UUID | None = None
+    scope: KeyScope | None = None
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def is_public(self) -> bool:
+        return self.user is None and self.share is None and self.api_key is None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The Directus wire shape of an accountability (ids as strings)."""
+        return {
+            "user": str(self.user) if self.user else None,
+            "role": str(self.role) if self.role else None,
+            "roles": [str(r) for r in self.roles],
+            "admin": self.admin,
+            "app": self.app,
+            "ip": self.ip,
+        }
+
+
+@dataclass(frozen=True)
+class _Grants:
+    roles: tuple[uuid.UUID, ...]
+    policies: tuple[uuid.UUID, ...]
+    admin: bool
+    app: bool
+
+
+#: How long a process trusts the access version it last read from the shared cache. A change
+#: made on another process applies there within this time; on this process at once.
+VERSION_MEMO_SECONDS = 0.25
+_version_memo: tuple[float, str] | None = None
+
+
+def access_version() -> str:
+    """The current access version, re-read from the shared cache at most every
+    :data:`VERSION_MEMO_SECONDS`."""
+    global _version_memo
+    memo, now = _version_memo, time.monotonic()
+    if memo is not None and now - memo[0] < VERSION_MEMO_SECONDS:
+        return memo[1]
+    version = cache.get(ACCESS_VERSION_KEY)
+    if version is None:
+        version = uuid.uuid4().hex
+        cache.add(ACCESS_VERSION_KEY, version, None)
+        version = cache.get(ACCESS_VERSION_KEY, version)
+    _version_memo = (now, str(version))
+    return str(version)
+
+
+def bump_access_version() -> None:
+    """Invalidate every cached accountability and permission set, on every process."""
+    global _version_memo
+    version = uuid.uuid4().hex
+    cache.set(ACCESS_VERSION_KEY, version, None)
+    _version_memo = (time.monotonic(), version)
+
+
+class VersionedMemo:
+    """Values stored under keys that include the access version never go stale, so each process
+    keeps the ones it used in a small LRU in front of the shared cache."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self.items: OrderedDict[str, Any] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get_or_set(self, key: str, compute: Callable[[], Any]) -> Any:
+        with self.lock:
+            if key in self.items:
+                self.items.move_to_end(key)
+                return self.items[key]
+        value = cache.get(key)
+        if value is None:
+            value = compute()
+            cache.set(key, value, CACHE_TTL_SECONDS)
+        with self.lock:
+            self.items[key] = value
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+        return value
+
+
+versioned = VersionedMemo()
+
+
+def forget_local_state() -> None:
+    """Drop this process's memo of the access version and its versioned entries (used when the
+    shared cache is cleared, e.g. between tests)."""
+    global _version_memo
+    _version_memo = None
+    with versioned.lock:
+        versioned.items.clear()
+
+
+def public_accountability(
+    ip: str | None = None, user_agent: str | None = None, origin: str | None = None
+) -> Accountability:
+    return accountability_for(None, ip=ip, user_agent=user_agent, origin=origin)
+
+
+def accountability_for(
+    user_id: uuid.UUID | None,
+    role_id: uuid.UUID | None = None,
+    *,
+    ip: str | None = None,
+    user_agent: str | None = None,
+    origin: str | None = None,
+    session: str | None = None,
+    credential: str = "none",
+) -> Accountability:
+    """Compute the accountability of ``user_id`` acting with ``role_id`` (both may be None)."""
+    grants = _cached_grants(user_id, role_id, ip)
+    return Accountability(
+        user=user_id,
+        role=role_id,
+        roles=grants.roles,
+        policies=grants.policies,
+        admin=grants.admin,
+        app=grants.app,
+        ip=ip,
+        user_agent=(user_agent or None) and user_agent[:1024],
+        origin=origin,
+        session=session,
+        credential=credential if user_id else "none",
+    )
+
+
+def authenticated_by_key(
+    acc: Accountability, key_id: uuid.UUID, scope: KeyScope | None, credential: str
+) -> Accountability:
+    """``acc`` as authenticated by a static key: the key, its narrowing (applied by
+    :func:`accounts.permissions.rules_for`) and the credential kind, also for a role key
+    (no user), which is therefore not public."""
+    return replace(acc, api_key=key_id, scope=scope, credential=credential)
+
+
+def accountability_for_user(user: User, **kwargs: Any) -> Accountability:
+    """The accountability of a loaded user, with the role from the database."""
+    return accountability_for(user.pk, user.role_id, **kwargs)
+
+
+def _cached_grants(user_id: uuid.UUID | None, role_id: uuid.UUID | None, ip: str | None) -> _Grants:
+    key = f"acc:{access_version()}:{user_id}:{role_id}:{ip}"
+    grants: _Grants = versioned.get_or_set(key, lambda: _compute_grants(user_id, role_id, ip))
+    return grants
+
+
+def role_chain(role_id: uuid.UUID | None) -> tuple[uuid.UUID, ...]:
+    """The role and its ancestors, root first and ``role_id`` last (contract §3)."""
+    from accounts.models import Role
+
+    chain: list[uuid.UUID] = []
+    current = role_id
+    while current is not None:
+        if current in chain:
+            logger.error("Role tree has a cycle at %s; ignoring the rest of the chain", current)
+            break
+        parents = list(Role.objects.filter(pk=current).values_list("parent_id", flat=True))
+        if not parents:
+            break
+        chain.append(current)
+        current = parents[0]
+    return tuple(reversed(chain))
+
+
+def _compute_grants(
+    user_id: uuid.UUID | None, role_id: uuid.UUID | None, ip: str | None
+) -> _Grants:
+    from accounts.models import Access
+
+    roles = role_chain(role_id)
+    selector = Q(role_id__in=roles) if roles else Q(role__isnull=True, user__isnull=True)
+    if user_id is not None:
+        selector |= Q(user_id=user_id)
+    rows = list(Access.objects.filter(selector).select_related("policy"))
+    position = {role: index for index, role in enumerate(roles)}
+    rows.sort(key=lambda a: _order_key(a, position))
+    in_effect = [a for a in rows if not a.policy.ip_access or ip_allowed(ip, a.policy.ip_access)]
+    policies = tuple(dict.fromkeys(a.policy_id for a in in_effect))
+    global_rows = [a for a in rows if a.role_id is not None or a.user_id is not None]
+    admin, app = _global_access(global_rows, ip)
+    return _Grants(roles=roles, policies=policies, admin=admin, app=app)
+
+
+def _order_key(access: Access, position: dict[uuid.UUID, int]) -> tuple[int, int, int]:
+    """Parent-role policies first, then child roles, then user/public rows (contract §5.1)."""
+    role_rank = position.get(access.role_id, len(position)) if access.role_id else len(position)
+    return (role_rank, access.sort if access.sort is not None else 1 << 30, 0)
+
+
+def _global_access(rows: list[Access], ip: str | None) -> tuple[bool, bool]:
+    """``admin``/``app`` flags (contract §4): an unknown IP does not exclude restricted policies
+    there in Directus; we do exclude them, so a request without a known IP never gains more."""
+    admin = app = False
+    for access in rows:
+        policy = access.policy
+        if policy.ip_access and not ip_allowed(ip, policy.ip_access):
+            continue
+        admin = admin or policy.admin_access
+        app = app or policy.app_access
+    return admin, app or admin

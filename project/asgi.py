@@ -1,0 +1,31 @@
+"""ASGI entry point: HTTP and WebSocket. Serve with ``uvicorn project.asgi:application``.
+
+Start-up runs Django's system checks first, so bad configuration stops the process with a
+message naming the variable instead of failing at the first request."""
+
+from __future__ import annotations
+
+import os
+
+import django
+from django.apps import apps
+from django.core.handlers.asgi import ASGIHandler
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
+if not apps.ready:  # under ``manage.py serve`` Django is set up already: keep its logging
+    django.setup(set_prefix=False)
+django_asgi_app = ASGIHandler()
+
+from channels.routing import ProtocolTypeRouter  # noqa: E402
+
+from project.checks import fail_on_errors  # noqa: E402
+from realtime.routing import websocket_application  # noqa: E402
+
+fail_on_errors()
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": websocket_application(),
+    }
+)

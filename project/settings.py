@@ -1,0 +1,224 @@
+"""Django settings, built from the one typed configuration object (:mod:`project.config`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from project.config import BASE_DIR, CONFIG, Config
+
+SECRET_KEY = CONFIG.secret
+DEBUG = CONFIG.debug
+ALLOWED_HOSTS = ["*"]  # the server is addressed by whatever name the proxy uses; see PUBLIC_URL
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "channels",
+    "project.apps.ProjectConfig",
+    "accounts",
+    "tokens",
+    "items",
+    "realtime",
+]
+
+MIDDLEWARE = [
+    "project.middleware.RequestContextMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "project.middleware.CorsMiddleware",
+    "project.ratelimit_middleware.RateLimitMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "project.urls"
+ASGI_APPLICATION = "project.asgi.application"
+WSGI_APPLICATION = "project.wsgi.application"
+APPEND_SLASH = False
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+
+def _databases(config: Config) -> dict[str, Any]:
+    db = config.database
+    if db.client == "sqlite3":
+        return {
+            "default": {
+                "ENGINE": "django.db.backends.sqlite3",
+                "NAME": db.filename,
+                "OPTIONS": {
+                    "transaction_mode": "IMMEDIATE",
+                    "timeout": 20,
+                    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                },
+            }
+        }
+    return {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "HOST": db.host,
+            "PORT": db.port,
+            "NAME": db.name,
+            "USER": db.user,
+            "PASSWORD": db.password,
+            # Connections are kept in a psycopg 3 pool shared by the worker's threads.
+            "CONN_MAX_AGE": 0,
+            "OPTIONS": {
+                **db.options,
+                "pool": {"min_size": db.pool_min, "max_size": db.pool_max, "timeout": 10},
+            },
+            "TEST": {"NAME": f"test_{db.name}"},
+        }
+    }
+
+
+DATABASES = _databases(CONFIG)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["accounts.backends.EmailBackend"]
+
+if CONFIG.redis:
+    CACHES: dict[str, Any] = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CONFIG.redis.url,
+            "KEY_PREFIX": "directus",
+        }
+    }
+    CHANNEL_LAYERS: dict[str, Any] = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [CONFIG.redis.url], "prefix": "directus:bus"},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# Rate-limit counters and login-attempt counters: shared through Redis with
+# RATE_LIMITER_STORE=redis, per process with memory.
+if CONFIG.rate_limits.store == "redis" and CONFIG.redis:
+    CACHES["ratelimit"] = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": CONFIG.redis.url,
+        "KEY_PREFIX": "directus:rl",
+    }
+else:
+    CACHES["ratelimit"] = {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "ratelimit",
+    }
+
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_COOKIE_NAME = "directus_admin_session"
+CSRF_COOKIE_NAME = "directus_csrftoken"
+
+PASSWORD_HASHERS = [
+    "accounts.hashers.ConfiguredArgon2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+DATA_UPLOAD_MAX_MEMORY_SIZE = CONFIG.max_payload_size
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
+
+if CONFIG.ip_trust_proxy:
+    USE_X_FORWARDED_HOST = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["tokens.authentication.DirectusAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": [],
+    "UNAUTHENTICATED_USER": None,
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["project.api.StrictJSONParser"],
+    "EXCEPTION_HANDLER": "project.api.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_CLASSES": [],
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Identity and access server",
+    "DESCRIPTION": (
+        "Directus-compatible authentication, access control and items API. "
+        'Errors use the envelope {"errors": [{"message", "extensions": {"code"}}]}.'
+    ),
+    "VERSION": "0.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+_LEVELS = {
+    "fatal": "CRITICAL",
+    "error": "ERROR",
+    "warn": "WARNING",
+    "info": "INFO",
+    "debug": "DEBUG",
+    "trace": "DEBUG",
+    "silent": "CRITICAL",
+}
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {
+        "request": {"()": "project.logging.RequestContextFilter"},
+        "refused_upgrades": {"()": "project.logging.RefusedUpgradeFilter"},
+    },
+    "formatters": {
+        "raw": {"()": "project.logging.JsonFormatter"},
+        "pretty": {"()": "project.logging.PrettyFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": CONFIG.log_style,
+            "filters": ["request"],
+        },
+    },
+    "root": {"handlers": ["console"], "level": _LEVELS[CONFIG.log_level]},
+    "loggers": {
+        "django.server": {"level": "WARNING"},
+        "uvicorn.access": {"level": "WARNING"},
+        "uvicorn.error": {"filters": ["refused_upgrades"]},
+    },
+}
+
+DIRECTUS = CONFIG

@@ -1,0 +1,115 @@
+"""``POST /graphql`` (and ``GET`` for queries): the schema over HTTP.
+
+The caller is authenticated exactly as on every REST route (:func:`authenticate_request`:
+Bearer header, ``?access_token=``, session cookie, admin session); a bad token is answered with
+the contract's HTTP error envelope and status before GraphQL runs. Token-authenticated requests
+need no CSRF token; a Django admin session (a cookie the browser sends by itself) does, for
+anything but GET. Errors inside the operation are GraphQL errors with ``extensions.code``.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any, cast
+
+from channels.db import database_sync_to_async
+from cross_web import HTTPException
+from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
+from django.middleware.csrf import CsrfViewMiddleware
+from django.views.decorators.csrf import csrf_exempt
+from strawberry.django.views import AsyncGraphQLView
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.types import ExecutionResult
+
+from accounts.accountability import Accountability, public_accountability
+from project.errors import (
+    DirectusError,
+    Forbidden,
+    InvalidPayload,
+    MethodNotAllowed,
+    error_response,
+)
+from tokens.authentication import ACCOUNTABILITY_ATTR, authenticate_request
+from tokens.cookies import clear_session_cookie
+
+from .context import GraphQLContext, fixed_caller
+from .schema import get_schema
+
+VALIDATION_CODE = "GRAPHQL_VALIDATION"
+
+
+class GraphQLHTTPView(AsyncGraphQLView[GraphQLContext, None]):
+    """strawberry's Django view with the project's context and error envelope."""
+
+    async def get_context(self, request: HttpRequest, response: HttpResponse) -> GraphQLContext:
+        acc = getattr(request, ACCOUNTABILITY_ATTR, None)
+        if not isinstance(acc, Accountability):
+            acc = public_accountability()
+        return GraphQLContext(caller=fixed_caller(acc))
+
+    async def dispatch(  # type: ignore[override]
+        self, request: HttpRequest, *args: Any, **kwargs: Any
+    ) -> Any:
+        try:
+            return await self.run(request=request)
+        except HTTPException as exc:
+            return error_response(_http_error(request, exc))
+
+    async def process_result(
+        self, request: HttpRequest, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        """Errors before execution (syntax, validation) carry ``GRAPHQL_VALIDATION``."""
+        response = await super().process_result(request, result)
+        if result.data is None:
+            for error in cast(list[dict[str, Any]], response.get("errors") or []):
+                extensions = error.setdefault("extensions", {})
+                extensions.setdefault("code", VALIDATION_CODE)
+        return response
+
+
+def _http_error(request: HttpRequest, exc: HTTPException) -> DirectusError:
+    """strawberry's HTTP refusals as contract errors (a mutation over GET is 405, as in
+    Directus)."""
+    method = request.method or ""
+    if exc.status_code == 405:
+        return MethodNotAllowed(method, ["GET", "POST"])
+    if isinstance(exc.__cause__, InvalidOperationTypeError) and method == "GET":
+        return MethodNotAllowed(method, ["POST"])
+    return InvalidPayload(exc.reason)
+
+
+def _authenticate(request: HttpRequest) -> Accountability:
+    acc = authenticate_request(request)
+    if acc.credential == "django-session" and request.method != "GET" and _csrf_fails(request):
+        raise Forbidden("CSRF check failed")
+    return acc
+
+
+def _csrf_fails(request: HttpRequest) -> bool:
+    """Django's CSRF check, as DRF's SessionAuthentication runs it for admin sessions."""
+    check = CsrfViewMiddleware(_empty_response)
+    return check.process_view(request, _empty_response, (), {}) is not None
+
+
+def _empty_response(request: HttpRequest) -> HttpResponse:
+    return HttpResponse()
+
+
+@cache
+def _view() -> Any:
+    return GraphQLHTTPView.as_view(schema=get_schema(), graphql_ide=None)
+
+
+@csrf_exempt
+async def graphql_http(request: HttpRequest) -> HttpResponseBase:
+    """The ``/graphql`` HTTP endpoint (see the module docstring)."""
+    try:
+        await database_sync_to_async(_authenticate)(request)
+    except DirectusError as error:
+        response = error_response(error)
+        if getattr(request, "clear_session_cookie", False):
+            clear_session_cookie(response)
+        return response
+    return await _view()(request)

@@ -1,0 +1,134 @@
+"""The REST-style socket, ``WEBSOCKETS_REST_PATH`` (contract websockets.md §2-§7).
+
+Messages: ``auth`` (in :mod:`realtime.base`), ``ping`` → ``pong`` (§4), ``subscribe`` /
+``unsubscribe`` (§6) and ``items`` (§7); other types are ignored. Item change events reach the
+connection through the process :class:`realtime.hub.Hub` and are re-read with the subscriber's
+current (revalidated) identity.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+
+from items.events import group_name
+from project.config import Socket
+from project.errors import DirectusError
+from realtime import frames
+from realtime.base import Handler, SocketConsumer, logger
+from realtime.crud import items_frame
+from realtime.hub import EventMemo, current_hub
+from realtime.subscriptions import (
+    Subscription,
+    event_payload,
+    init_payload,
+    parse_subscribe,
+    subscription_frame,
+    wants,
+)
+
+
+class RestSocket(SocketConsumer):
+    heartbeat: ClassVar[bool] = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.subscriptions: list[Subscription] = []
+
+    def socket(self) -> Socket:
+        return settings.DIRECTUS.websockets.rest
+
+    def handler(self, kind: str) -> tuple[str, Handler] | None:
+        handlers: dict[str, tuple[str, Handler]] = {
+            "ping": ("server", self.on_ping),
+            "subscribe": ("subscribe", self.on_subscribe),
+            "unsubscribe": ("subscribe", self.on_unsubscribe),
+            "items": ("items", self.on_items),
+        }
+        return handlers.get(kind)
+
+    async def on_ping(self, message: dict[str, Any]) -> None:
+        await self.send_frame(frames.with_uid({"type": "pong"}, frames.uid_of(message)))
+
+    async def on_items(self, message: dict[str, Any]) -> None:
+        assert self.identity is not None
+        acc = self.identity.accountability
+        await self.send_frame(await database_sync_to_async(items_frame)(message, acc))
+
+    async def on_subscribe(self, message: dict[str, Any]) -> None:
+        """§6.1: read the initial state first; a failed read registers nothing."""
+        assert self.identity is not None
+        subscription = parse_subscribe(message)
+        acc = self.identity.accountability
+        payload = await database_sync_to_async(init_payload)(subscription.shape, acc)
+        await self.forget(lambda s: subscription.uid is not None and s.uid == subscription.uid)
+        self.subscriptions.append(subscription)
+        await self.listen(subscription.collection)
+        await self.send_frame(subscription_frame("init", payload, subscription.uid))
+
+    async def on_unsubscribe(self, message: dict[str, Any]) -> None:
+        """§6.3: by uid, or all of the connection's subscriptions without one."""
+        uid = frames.uid_of(message)
+        await self.forget(lambda s: uid is None or s.uid == str(uid))
+        reply = frames.with_uid({"type": "subscription", "event": "unsubscribe"}, uid)
+        await self.send_frame(reply)
+
+    async def forget(self, matches: Any) -> None:
+        dropped = [s for s in self.subscriptions if matches(s)]
+        self.subscriptions = [s for s in self.subscriptions if not matches(s)]
+        for collection in {s.collection for s in dropped}:
+            if not any(s.collection == collection for s in self.subscriptions):
+                await self.unlisten(collection)
+
+    async def listen(self, collection: str) -> None:
+        hub = current_hub()
+        if hub is not None:
+            await hub.join(group_name(collection), self)
+
+    async def unlisten(self, collection: str) -> None:
+        hub = current_hub()
+        if hub is not None:
+            await hub.leave(group_name(collection), self)
+
+    async def on_close(self) -> None:
+        await self.forget(lambda s: True)
+
+    # ------------------------------------------------------------ events (§6.2)
+
+    async def on_message(self, message: dict[str, Any], memo: EventMemo) -> None:
+        action, keys = str(message.get("action")), [str(k) for k in message.get("keys", [])]
+        targets = [
+            s
+            for s in self.subscriptions
+            if s.collection == message.get("collection") and wants(s.shape, action, keys)
+        ]
+        if not targets or self.closed:
+            return
+        identity = await self.refresh_identity(memo)
+        for subscription in targets:
+            frame = await self.event_frame(
+                subscription, identity.accountability, action, keys, memo
+            )
+            if frame is not None:
+                await self.send_frame(frame)
+
+    async def event_frame(
+        self, subscription: Subscription, acc: Any, action: str, keys: list[str], memo: EventMemo
+    ) -> frames.Frame | None:
+        key = (_grants(acc), subscription.shape, action, tuple(keys))
+        compute = database_sync_to_async(event_payload)
+        try:
+            payload = await memo.get(key, lambda: compute(subscription.shape, acc, action, keys))
+        except DirectusError as error:
+            return frames.from_directus("subscribe", error, subscription.uid)
+        except Exception:
+            logger.exception("Building a %s event for %s failed", action, subscription.collection)
+            return frames.internal_error("subscribe", subscription.uid)
+        return None if payload is None else subscription_frame(action, payload, subscription.uid)
+
+
+def _grants(acc: Any) -> tuple[Any, ...]:
+    """What a read depends on: the same grants read the same items and fields."""
+    return (acc.user, acc.role, acc.roles, acc.policies, acc.admin, acc.app, acc.share)

@@ -1,0 +1,139 @@
+"""End to end: the real commands a newcomer runs (bootstrap, serve) against a real process."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.server import Server, base_env, manage, postgres_database
+
+pytestmark = pytest.mark.server
+
+
+@pytest.fixture
+def server_env(tmp_path: Path) -> Iterator[dict[str, str]]:
+    with postgres_database(base_env(tmp_path)) as env:
+        yield env
+
+
+@pytest.fixture
+def server(server_env: dict[str, str]) -> Iterator[Server]:
+    running = Server(server_env).start()
+    yield running
+    running.stop()
+
+
+def test_ping_health_and_unknown_route(server: Server) -> None:
+    assert httpx.get(f"{server.url}/server/ping").text == "pong"
+    health = httpx.get(f"{server.url}/server/health")
+    assert health.status_code == 200
+    assert health.json() == {"status": "ok"}
+    assert health.headers["content-type"] == "application/health+json"
+    missing = httpx.get(f"{server.url}/nope")
+    assert missing.status_code == 404
+    assert missing.json()["errors"][0]["extensions"] == {"path": "/nope", "code": "ROUTE_NOT_FOUND"}
+
+
+def test_root_redirects_to_admin(server: Server) -> None:
+    response = httpx.get(f"{server.url}/")
+    assert response.status_code == 302
+    assert response.headers["location"] == "./admin/"
+
+
+def admin_login(base: str, email: str, password: str) -> httpx.Client:
+    client = httpx.Client(base_url=base, follow_redirects=False)
+    page = client.get("/admin/login/?next=/admin/")
+    assert page.status_code == 200
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+    assert token is not None
+    response = client.post(
+        "/admin/login/?next=/admin/",
+        data={"username": email, "password": password, "csrfmiddlewaretoken": token.group(1)},
+        headers={"Referer": f"{base}/admin/login/"},
+    )
+    assert response.status_code == 302, response.text[:500]
+    return client
+
+
+def test_bootstrapped_admin_signs_in_to_the_admin(server: Server) -> None:
+    client = admin_login(server.url, "ADMIN@example.com", "e2e-admin-password")
+    index = client.get("/admin/")
+    assert index.status_code == 200
+    assert "Users, roles, policies and tokens" in index.text
+    users = client.get("/admin/accounts/user/")
+    assert users.status_code == 200
+    assert "admin@example.com" in users.text
+    # The admin session also authenticates API calls; health shows details to admins.
+    health = client.get("/server/health").json()
+    assert health["status"] == "ok"
+    assert set(health["checks"]) == {
+        f"{'pg' if server.env.get('DB_CLIENT') == 'pg' else 'sqlite3'}:responseTime",
+        f"{'redis' if server.env.get('REDIS') else 'memory'}:cache",
+        f"{'redis' if server.env.get('REDIS') else 'memory'}:channelLayer",
+    }
+
+
+def test_wrong_admin_password_is_refused(server: Server) -> None:
+    client = httpx.Client(base_url=server.url)
+    page = client.get("/admin/login/")
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+    assert token is not None
+    response = client.post(
+        "/admin/login/",
+        data={
+            "username": "admin@example.com",
+            "password": "wrong",
+            "csrfmiddlewaretoken": token.group(1),
+        },
+        headers={"Referer": f"{server.url}/admin/login/"},
+    )
+    assert response.status_code == 200
+    assert "Please enter the correct" in response.text
+
+
+def test_bootstrap_is_idempotent(server_env: dict[str, str]) -> None:
+    first = manage(server_env, "bootstrap")
+    assert first.returncode == 0, first.stderr
+    assert "Created admin admin@example.com" in first.stdout
+    second = manage(server_env, "bootstrap")
+    assert second.returncode == 0, second.stderr
+    assert "Already bootstrapped; nothing to do." in second.stdout
+
+
+def test_bootstrap_generates_and_prints_a_password_once(server_env: dict[str, str]) -> None:
+    env = {k: v for k, v in server_env.items() if k != "ADMIN_PASSWORD"}
+    first = manage(env, "bootstrap")
+    assert first.returncode == 0, first.stderr
+    match = re.search(r"Generated password \(shown once.*\): (\S+)", first.stdout)
+    assert match is not None
+    assert "Generated password" not in manage(env, "bootstrap").stdout
+    server = Server(env).start(bootstrap=False)
+    try:
+        admin_login(server.url, "admin@example.com", match.group(1))
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "named"),
+    [
+        ({"SECRET": ""}, "SECRET is not set"),
+        ({"PORT": "eighty"}, "PORT"),
+        ({"DB_CLIENT": "oracle"}, "DB_CLIENT"),
+        ({"LOG_STYLE": "fancy"}, "LOG_STYLE"),
+    ],
+)
+def test_bad_configuration_stops_start_up_naming_the_variable(
+    server_env: dict[str, str], overrides: dict[str, str], named: str
+) -> None:
+    env = {**server_env, **overrides}
+    if overrides.get("SECRET") == "":
+        env.pop("SECRET")
+    result = manage(env, "serve", "--port", "0", timeout=60)
+    assert result.returncode != 0
+    assert named in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,60 @@
+"""The refresh and session cookies (contract http-auth.md §6)."""
+
+from __future__ import annotations
+
+from typing import Literal, cast
+
+from django.conf import settings
+from django.http import HttpResponse
+
+from project.config import Cookie
+
+SameSite = Literal["Lax", "Strict", "None"]
+
+
+def _same_site(cookie: Cookie) -> SameSite:
+    return cast(SameSite, cookie.same_site.capitalize())
+
+
+def _set(response: HttpResponse, cookie: Cookie, value: str) -> None:
+    response.set_cookie(
+        cookie.name,
+        value,
+        max_age=cookie.ttl_ms // 1000,
+        path="/",
+        domain=cookie.domain,
+        secure=cookie.secure,
+        httponly=True,
+        samesite=_same_site(cookie),
+    )
+
+
+def _clear(response: HttpResponse, cookie: Cookie) -> None:
+    response.delete_cookie(cookie.name, path="/", domain=cookie.domain, samesite=_same_site(cookie))
+    response.cookies[cookie.name]["httponly"] = True
+    if cookie.secure:
+        response.cookies[cookie.name]["secure"] = True
+
+
+def refresh_cookie() -> Cookie:
+    return settings.DIRECTUS.tokens.refresh_cookie
+
+
+def session_cookie() -> Cookie:
+    return settings.DIRECTUS.tokens.session_cookie
+
+
+def set_refresh_cookie(response: HttpResponse, token: str) -> None:
+    _set(response, refresh_cookie(), token)
+
+
+def set_session_cookie(response: HttpResponse, jwt: str) -> None:
+    _set(response, session_cookie(), jwt)
+
+
+def clear_refresh_cookie(response: HttpResponse) -> None:
+    _clear(response, refresh_cookie())
+
+
+def clear_session_cookie(response: HttpResponse) -> None:
+    _clear(response, session_cookie())

@@ -1,0 +1,77 @@
+"""Resolvers for the credential types this app issues (registered in ``TokensConfig.ready``)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from django.utils import timezone
+
+from project.errors import InvalidCredentials, InvalidToken
+from tokens.jwt import is_directus_jwt, verify_access_token
+from tokens.keycache import find as find_key
+from tokens.keys import note_expired_use, note_use
+from tokens.models import KeyKind
+from tokens.resolve import Credential, presenting_ip
+from tokens.sessions import family_revoked, find_by_id, usable
+
+
+def _uuid_claim(value: object, *, optional: bool) -> uuid.UUID | None:
+    if value is None and optional:
+        return None
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise InvalidToken() from None
+
+
+def resolve_access_jwt(token: str) -> Credential | None:
+    """Our access JWTs (``iss: directus``). The role comes from the token (contract
+    access-model.md §5); a ``session`` claim must name a usable session; a ``sid`` claim
+    must not name a revoked sign-in. Only session-mode tokens touch the database."""
+    if not is_directus_jwt(token):
+        return None
+    claims = verify_access_token(token)
+    session = claims.get("session")
+    if session is not None:
+        row = find_by_id(str(session))
+        if not usable(row) or row is None or str(row.user_id) != str(claims.get("id")):
+            raise InvalidCredentials()
+    elif claims.get("sid") is not None and family_revoked(str(claims["sid"])):
+        raise InvalidCredentials()
+    return Credential(
+        kind="jwt",
+        user_id=_uuid_claim(claims.get("id"), optional=True),
+        role_id=_uuid_claim(claims.get("role"), optional=True),
+        session=str(session) if session is not None else None,
+        expires_at=datetime.fromtimestamp(int(claims["exp"]), tz=UTC),
+    )
+
+
+def resolve_api_key(token: str) -> Credential | None:
+    """Static keys: a user's Directus token or an API key (contract http-auth.md §3.3, §7.12).
+
+    Anything that is not one of our JWTs is looked up by digest (:mod:`tokens.keycache`); no
+    match is ``None`` (the token stays unclaimed → ``INVALID_CREDENTIALS``). A match that is
+    revoked, expired, of an inactive or deleted owner, or whose scope cannot be read is
+    ``INVALID_CREDENTIALS`` too: every failure answers the same."""
+    if is_directus_jwt(token):
+        return None
+    record = find_key(token)
+    if record is None:
+        return None
+    ip = presenting_ip()
+    if record.expired(timezone.now()):
+        note_expired_use(record, ip)
+        raise InvalidCredentials()
+    if not record.usable:
+        raise InvalidCredentials()
+    note_use(record, ip)
+    return Credential(
+        kind="static-token" if record.kind == KeyKind.USER_TOKEN else "api-key",
+        user_id=record.user_id,
+        role_id=record.role_id,
+        expires_at=record.expires_at,
+        key_id=record.id,
+        scope=record.scope,
+    )
