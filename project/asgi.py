@@ -9,23 +9,22 @@ import os
 
 import django
 from django.apps import apps
-from django.core.handlers.asgi import ASGIHandler
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 if not apps.ready:  # under ``manage.py serve`` Django is set up already: keep its logging
     django.setup(set_prefix=False)
-django_asgi_app = ASGIHandler()
 
-from channels.routing import ProtocolTypeRouter  # noqa: E402
+from channels.routing import ProtocolTypeRouter
 
-from project.checks import fail_on_errors  # noqa: E402
-from realtime.routing import websocket_application  # noqa: E402
+from project.checks import fail_on_errors
+from project.handler import ASGIHandler
+from realtime.routing import websocket_application
 
 fail_on_errors()
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": ASGIHandler(),
         "websocket": websocket_application(),
     }
 )

@@ -70,6 +70,8 @@ def _databases(config: Config) -> dict[str, Any]:
             "default": {
                 "ENGINE": "django.db.backends.sqlite3",
                 "NAME": db.filename,
+                # Worker threads are reused (project.handler), and so is each one's connection.
+                "CONN_MAX_AGE": None,
                 "OPTIONS": {
                     "transaction_mode": "IMMEDIATE",
                     "timeout": 20,
