@@ -15,8 +15,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -67,10 +68,41 @@ class KeyedTokenBackend(TokenBackend):
         )
 
 
+#: Verified tokens a process remembers (see :class:`VerifiedTokens`).
+VERIFIED_TOKENS_KEPT = 4096
+
+
+class VerifiedTokens:
+    """Tokens this keyring has verified, with their claims, so a token presented again is not
+    parsed and its signature not checked again. The signature and claims of a token never
+    change, and only a token that passed every check is kept; its expiry is checked on every
+    use. The memo belongs to one keyring, so a key that stops verifying (a configuration
+    change builds a new keyring) takes its tokens with it. Revocation is not decided here:
+    callers check sessions and sign-ins on every use as before. Bounded; oldest out first."""
+
+    def __init__(self, size: int = VERIFIED_TOKENS_KEPT) -> None:
+        self.size = size
+        self._claims: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, token: str) -> dict[str, Any] | None:
+        return self._claims.get(token)
+
+    def __contains__(self, token: str) -> bool:
+        return token in self._claims
+
+    def add(self, token: str, claims: dict[str, Any]) -> None:
+        with self._lock:
+            while len(self._claims) >= self.size:
+                del self._claims[next(iter(self._claims))]
+            self._claims[token] = claims
+
+
 @dataclass(frozen=True)
 class Keyring:
     signer: KeyedTokenBackend
     verifiers: dict[str | None, VerifyingKey]
+    verified: VerifiedTokens = field(default_factory=VerifiedTokens, compare=False)
 
     def jwks(self) -> dict[str, Any]:
         return {"keys": [v.jwk for v in self.verifiers.values() if v.jwk is not None]}
@@ -166,6 +198,8 @@ def is_directus_jwt(token: str) -> bool:
     """Whether ``token`` looks like a JWT claiming ``iss: directus``. Only the payload segment
     is decoded, so a token with a damaged signature still counts (and then fails verification
     with ``INVALID_TOKEN``, as in Directus) instead of being looked up as a static token."""
+    if token in keyring().verified:
+        return True
     parts = token.split(".")
     if len(parts) != 3:
         return False
@@ -180,6 +214,11 @@ def verify(token: str) -> dict[str, Any]:
     """Verify signature, algorithm, issuer and lifetime. Expired → ``TOKEN_EXPIRED`` (401);
     anything else wrong → ``INVALID_TOKEN`` (403)."""
     ring = keyring()
+    known = ring.verified.get(token)
+    if known is not None:
+        if int(known["exp"]) <= time.time():
+            raise TokenExpired()
+        return dict(known)
     try:
         kid = jwt.get_unverified_header(token).get("kid")
     except jwt.PyJWTError:
@@ -188,11 +227,13 @@ def verify(token: str) -> dict[str, Any]:
     if verifier is None:
         raise InvalidToken()
     try:
-        return verifier.backend.decode_strict(token)  # type: ignore[attr-defined]
+        claims: dict[str, Any] = verifier.backend.decode_strict(token)  # type: ignore[attr-defined]
     except jwt.ExpiredSignatureError:
         raise TokenExpired() from None
     except (jwt.PyJWTError, ValueError, TypeError):
         raise InvalidToken() from None
+    ring.verified.add(token, claims)
+    return dict(claims)
 
 
 def verify_access_token(token: str) -> dict[str, Any]:

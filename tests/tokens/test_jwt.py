@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from django.conf import settings
 
-from tokens.jwt import keyring, sign
+from tokens.jwt import VerifiedTokens, keyring, sign
 
 pytestmark = pytest.mark.django_db
 
@@ -234,3 +234,20 @@ def test_hs256_signed_with_the_public_key_is_refused(api, user, settings):
 
 def test_jwks_is_empty_with_hs256(api):
     assert api.get("/.well-known/jwks.json").json() == {"keys": []}
+
+
+def test_a_remembered_token_still_expires(api, user, monkeypatch):
+    token = sign(claims_for(user), 60_000)
+    assert call(api, token).status_code == 200
+    assert token in keyring().verified
+    later = time.time() + 120
+    monkeypatch.setattr("tokens.jwt.time.time", lambda: later)
+    assert error(call(api, token)) == (401, "TOKEN_EXPIRED")
+
+
+def test_remembered_tokens_are_bounded():
+    memo = VerifiedTokens(size=2)
+    for n in range(3):
+        memo.add(f"t{n}", {"exp": n})
+    assert "t0" not in memo
+    assert memo.get("t2") == {"exp": 2}
