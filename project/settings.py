@@ -103,6 +103,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = ["accounts.backends.EmailBackend"]
 
+# Messages a channel may hold before new ones are dropped. Each process reads one channel for
+# all of its sockets (realtime.hub), so every item event and log record for the process queues
+# there while earlier ones are fanned out: the library default of 100 drops events in a burst.
+CHANNEL_CAPACITY = 10_000
+
 if CONFIG.redis:
     CACHES: dict[str, Any] = {
         "default": {
@@ -114,12 +119,21 @@ if CONFIG.redis:
     CHANNEL_LAYERS: dict[str, Any] = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [CONFIG.redis.url], "prefix": "directus:bus"},
+            "CONFIG": {
+                "hosts": [CONFIG.redis.url],
+                "prefix": "directus:bus",
+                "capacity": CHANNEL_CAPACITY,
+            },
         }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "CONFIG": {"capacity": CHANNEL_CAPACITY},
+        }
+    }
 
 # Rate-limit counters and login-attempt counters: shared through Redis with
 # RATE_LIMITER_STORE=redis, per process with memory.
