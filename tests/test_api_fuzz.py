@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.server import ROOT, Server, base_env, postgres_database
+from tests.support.server import Server, base_env, postgres_database
 
 pytestmark = pytest.mark.server
 
@@ -80,7 +80,7 @@ def test_no_generated_request_gets_a_server_error(server: Server, tmp_path: Path
         "--no-color",
     ]
     result = subprocess.run(
-        command, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False
+        command, cwd=tmp_path, capture_output=True, text=True, timeout=600, check=False
     )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
     assert " passed" in result.stdout
