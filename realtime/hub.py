@@ -65,21 +65,30 @@ class Hub:
         self.listeners: dict[str, set[Listener]] = {}
         self.channel: str | None = None
         self.tasks: list[asyncio.Task[None]] = []
+        self.locks: dict[str, asyncio.Lock] = {}
 
     async def join(self, group: str, listener: Listener) -> None:
-        members = self.listeners.setdefault(group, set())
-        if not members:
-            await self.layer.group_add(group, await self._channel())
-        members.add(listener)
+        """Membership changes of a group are serialised: a burst of first subscribers makes
+        one ``group_add``, not one each (a connection-pool's worth of Redis calls at once)."""
+        async with self.locks.setdefault(group, asyncio.Lock()):
+            members = self.listeners.setdefault(group, set())
+            if not members:
+                try:
+                    await self.layer.group_add(group, await self._channel())
+                except BaseException:
+                    del self.listeners[group]
+                    raise
+            members.add(listener)
 
     async def leave(self, group: str, listener: Listener) -> None:
-        members = self.listeners.get(group)
-        if members is None or listener not in members:
-            return
-        members.discard(listener)
-        if not members:
-            del self.listeners[group]
-            await self.layer.group_discard(group, await self._channel())
+        async with self.locks.setdefault(group, asyncio.Lock()):
+            members = self.listeners.get(group)
+            if members is None or listener not in members:
+                return
+            members.discard(listener)
+            if not members:
+                del self.listeners[group]
+                await self.layer.group_discard(group, await self._channel())
 
     async def _channel(self) -> str:
         if self.channel is None:
