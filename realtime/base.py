@@ -15,10 +15,8 @@ that died is treated exactly like an expired token (``TOKEN_EXPIRED``, public, r
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import functools
-import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
@@ -27,7 +25,6 @@ from typing import Any, ClassVar
 
 from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
-from channels.utils import await_many_dispatch
 from django.conf import settings
 
 from project.config import Socket
@@ -51,15 +48,15 @@ from realtime.limits import (
     exceeded_message,
     release_connection,
 )
+from realtime.timers import Timers
 
 logger = logging.getLogger("realtime")
 
 NO_STATUS: int | None = None
 """Directus closes without a status code (clients see 1005). uvicorn's websockets-sansio
-protocol (our ``serve``) sends an empty close frame for ``code=None``."""
+protocol (our ``serve``: :mod:`realtime.protocol`) sends an empty close frame for ``None``."""
 MESSAGE_TOO_BIG = 1009
 Handler = Callable[[dict[str, Any]], Awaitable[None]]
-_UNPARSEABLE = object()
 
 
 class SocketConsumer:
@@ -74,7 +71,7 @@ class SocketConsumer:
         self.authenticated = False
         self.accepted = self.closed = self.counted = False
         self.alive = True
-        self.tasks: dict[str, asyncio.Task[None]] = {}
+        self.timers = Timers()
         self.budget = MessageBudget(self.id)
 
     # ------------------------------------------------------------ subclass hooks
@@ -108,8 +105,9 @@ class SocketConsumer:
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         self.scope, self.base_send = scope, send
-        with contextlib.suppress(StopConsumer):
-            await await_many_dispatch([receive], self.dispatch)
+        with contextlib.suppress(StopConsumer):  # one message at a time, no extra Task
+            while True:
+                await self.dispatch(await receive())
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         kind = message["type"]
@@ -140,7 +138,7 @@ class SocketConsumer:
         if self.authenticated:
             self.arm_expiry()
         else:
-            self.start_task("handshake", self.handshake_timeout())
+            self.timers.start("handshake", self.auth_timeout_s, self.fail_handshake)
         self.start_heartbeat()
 
     async def upgrade_identity(self) -> SocketIdentity | None:
@@ -176,7 +174,7 @@ class SocketConsumer:
         text = message.get("text")
         if text is None:
             text = (message.get("bytes") or b"").decode("utf-8", "replace")
-        parsed = _parse(text)
+        parsed = frames.parse(text)
         if not self.authenticated:
             await self.handshake(parsed)
         elif not isinstance(parsed, dict) or not isinstance(parsed.get("type"), str):
@@ -233,7 +231,7 @@ class SocketConsumer:
         if request is None or identity is None:
             await self.fail_handshake()
             return
-        self.cancel_task("handshake")
+        self.timers.cancel("handshake")
         await self.adopt(identity)
         await self.send_frame(_auth_ok(frames.uid_of(parsed), request, identity))
 
@@ -244,10 +242,6 @@ class SocketConsumer:
         await self.send_frame(error)
         await self.close()
 
-    async def handshake_timeout(self) -> None:
-        await asyncio.sleep(self.auth_timeout_s)
-        await self.fail_handshake()
-
     async def reauthenticate(self, parsed: dict[str, Any]) -> None:
         """§3.1 on an open connection: malformed frames are ignored; a failure answers with the
         uid and closes, except in public mode (which then acts as the public, §5)."""
@@ -257,13 +251,13 @@ class SocketConsumer:
         uid = frames.uid_of(parsed)
         identity, failure = await self.try_authenticate(request)
         if identity is None:
-            self.cancel_task("expiry")
+            self.timers.cancel("expiry")
             self.identity = await self.public()
             await self.send_frame(frames.error_frame("auth", "AUTH_FAILED", failure, uid))
             if self.mode != "public":
                 await self.close()
             return
-        self.cancel_task("reauth")
+        self.timers.cancel("reauth")
         await self.adopt(identity)
         await self.send_frame(_auth_ok(uid, request, identity))
 
@@ -320,29 +314,23 @@ class SocketConsumer:
     # ------------------------------------------------------------ expiry (§3.4)
 
     def arm_expiry(self) -> None:
-        self.cancel_task("expiry")
+        self.timers.cancel("expiry")
         expires_at = self.identity.expires_at if self.identity else None
         if expires_at is not None:
             delay = (expires_at - datetime.now(UTC)).total_seconds()
-            self.start_task("expiry", self.expire_after(max(delay, 0.0)))
-
-    async def expire_after(self, delay: float) -> None:
-        await asyncio.sleep(delay)
-        await self.expire()
+            self.timers.start("expiry", delay, self.expire)
 
     async def expire(self) -> None:
         """Drop to the public identity, say ``TOKEN_EXPIRED``, wait for an ``auth`` frame."""
         if self.closed or self.identity is None or self.identity.token is None:
             return
-        self.cancel_task("expiry")
+        self.timers.cancel("expiry")
         self.identity = await self.public()
         expired = frames.error_frame("auth", "TOKEN_EXPIRED", "Token expired.")
         await self.send_frame(expired)
-        self.start_task("reauth", self.reauth_timeout())
+        self.timers.start("reauth", self.auth_timeout_s, self.reauth_timeout)
 
     async def reauth_timeout(self) -> None:
-        if self.auth_timeout_s > 0:
-            await asyncio.sleep(self.auth_timeout_s)
         error = frames.error_frame("auth", "AUTH_TIMEOUT", "Authentication timed out.")
         await self.send_frame(error)
         if self.mode != "public":
@@ -353,17 +341,19 @@ class SocketConsumer:
     def start_heartbeat(self) -> None:
         sockets = settings.DIRECTUS.websockets
         if self.heartbeat and sockets.heartbeat_enabled:
-            self.start_task("heartbeat", self.beat(float(sockets.heartbeat_period_s)))
+            self.timers.start("heartbeat", float(sockets.heartbeat_period_s), self.beat)
 
-    async def beat(self, period: float) -> None:
-        """Ping every ``period``; a client silent for a whole period is closed."""
-        while not self.closed:
-            await asyncio.sleep(period)
-            if not self.alive:
-                await self.close()
-                return
-            self.alive = False
-            await self.send_frame({"type": "ping"})
+    async def beat(self) -> None:
+        """Ping every period; a client silent for a whole period is closed."""
+        if self.closed:
+            return
+        if not self.alive:
+            await self.close()
+            return
+        self.alive = False
+        await self.send_frame({"type": "ping"})
+        if not self.closed:
+            self.start_heartbeat()
 
     # ------------------------------------------------------------ frames out, closing
 
@@ -384,8 +374,7 @@ class SocketConsumer:
 
     async def websocket_disconnect(self) -> None:
         self.closed = True
-        for name in list(self.tasks):
-            self.cancel_task(name)
+        self.timers.cancel_all()
         try:
             await self.on_close()
         finally:
@@ -393,22 +382,6 @@ class SocketConsumer:
                 await release_connection(self.socket().path)
                 self.counted = False
         raise StopConsumer()
-
-    def start_task(self, name: str, coroutine: Coroutine[Any, Any, None]) -> None:
-        self.cancel_task(name)
-        self.tasks[name] = asyncio.create_task(coroutine)
-
-    def cancel_task(self, name: str) -> None:
-        task = self.tasks.pop(name, None)
-        if task is not None and task is not asyncio.current_task():
-            task.cancel()
-
-
-def _parse(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except ValueError:
-        return _UNPARSEABLE
 
 
 def _is_auth(parsed: Any) -> bool:

@@ -31,6 +31,17 @@ class SocketError(Exception):
         return error_frame(self.context, self.code, self.message, self.uid)
 
 
+NOT_JSON = object()
+
+
+def parse(text: str) -> Any:
+    """The JSON value of a client's text frame, or :data:`NOT_JSON`."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return NOT_JSON
+
+
 def with_uid(frame: Frame, uid: Any) -> Frame:
     """``frame`` plus ``uid`` when the client sent one (the echo is as sent, §2)."""
     if uid is not None:

@@ -15,6 +15,7 @@ connection (§8) and a hard flood guard.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from dataclasses import dataclass, field
@@ -70,7 +71,7 @@ def open_connections(path: str) -> int:
     return int(cache.get(_counter_key(path), 0))
 
 
-@dataclass
+@dataclass(slots=True)
 class MessageBudget:
     """The per-connection message limits; :meth:`spend` returns the error for a dropped frame
     (``None`` when the frame may be handled) and sets :attr:`flooding` past the close line."""
@@ -107,11 +108,17 @@ class MessageBudget:
 
 
 def configured_limiter() -> RateLimiter | None:
-    """The ``websocket`` limiter of §8, when ``RATE_LIMITER_ENABLED``."""
+    """The ``websocket`` limiter of §8, when ``RATE_LIMITER_ENABLED``: one per configuration
+    and process, shared by the connections (it holds no per-key state)."""
     api = settings.DIRECTUS.rate_limits.api
     if not api.enabled:
         return None
-    return RateLimiter("websocket", api.points, api.duration_s, service="websocket")
+    return _limiter(api.points, api.duration_s)
+
+
+@functools.lru_cache(maxsize=8)
+def _limiter(points: int, duration_s: int) -> RateLimiter:
+    return RateLimiter("websocket", points, duration_s, service="websocket")
 
 
 def exceeded_message(error: DirectusError) -> str:

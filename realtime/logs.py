@@ -199,7 +199,7 @@ class LogsSocket(SocketConsumer):
         hub = current_hub()
         if hub is not None:
             await hub.join(LOGS_GROUP, self)
-        self.start_task("listeners", self.announce())
+        self.timers.start("listeners", 0, self.announce)
         publisher.listening_here()
         await self.send_frame({"type": "logs", "event": "subscribe", "log_level": level})
 
@@ -217,15 +217,12 @@ class LogsSocket(SocketConsumer):
         """Keep the shared "someone listens" flag up while subscribed."""
         from asgiref.sync import sync_to_async
 
-        while True:
-            await sync_to_async(cache.set, thread_sensitive=False)(
-                LISTENERS_KEY, True, LISTENERS_TTL_S
-            )
-            await asyncio.sleep(LISTENERS_TTL_S / 3)
+        await sync_to_async(cache.set, thread_sensitive=False)(LISTENERS_KEY, True, LISTENERS_TTL_S)
+        self.timers.start("listeners", LISTENERS_TTL_S / 3, self.announce)
 
     async def stop_listening(self) -> None:
         self.level = None
-        self.cancel_task("listeners")
+        self.timers.cancel("listeners")
         hub = current_hub()
         if hub is not None:
             await hub.leave(LOGS_GROUP, self)

@@ -45,6 +45,7 @@ from realtime.identity import (
     upgrade_token,
 )
 from realtime.limits import acquire_connection, release_connection
+from realtime.timers import Timers
 
 from .context import GraphQLContext
 from .schema import get_schema
@@ -105,7 +106,7 @@ class GraphQLSocket(GraphQLWSConsumer[GraphQLContext, None]):
         self.config: Socket = settings.DIRECTUS.websockets.graphql
         self.identity: SocketIdentity | None = None
         self.counted = False
-        self.timers: dict[str, asyncio.Task[None]] = {}
+        self.timers = Timers()
 
     # ------------------------------------------------------------ upgrade
 
@@ -124,7 +125,7 @@ class GraphQLSocket(GraphQLWSConsumer[GraphQLContext, None]):
         if self.identity is None and self.config.auth == "public":
             self.identity = await database_sync_to_async(public_identity)(self.scope)
         if self.awaiting_handshake:
-            self.start_timer("auth", self.config.auth_timeout_s)
+            self.timers.start("auth", self.config.auth_timeout_s, self.forbid)
         await super().connect()
 
     async def deny(self, status: int) -> None:
@@ -144,9 +145,9 @@ class GraphQLSocket(GraphQLWSConsumer[GraphQLContext, None]):
         except DirectusError:
             return False
         self.identity = identity
-        self.cancel_timer("auth")
+        self.timers.cancel("auth")
         if identity.expires_at is not None:
-            self.start_timer("expiry", _seconds_until(identity.expires_at))
+            self.timers.start("expiry", _seconds_until(identity.expires_at), self.forbid)
         return True
 
     async def caller(self) -> Accountability:
@@ -163,17 +164,8 @@ class GraphQLSocket(GraphQLWSConsumer[GraphQLContext, None]):
 
     # ------------------------------------------------------------ timers and teardown
 
-    def start_timer(self, name: str, delay: float) -> None:
-        self.cancel_timer(name)
-        self.timers[name] = asyncio.create_task(self._close_after(delay))
-
-    def cancel_timer(self, name: str) -> None:
-        timer = self.timers.pop(name, None)
-        if timer is not None and timer is not asyncio.current_task():
-            timer.cancel()
-
-    async def _close_after(self, delay: float) -> None:
-        await asyncio.sleep(max(delay, 0))
+    async def forbid(self) -> None:
+        """What the auth and expiry timers do when they fire."""
         await self.close(*FORBIDDEN)
 
     async def release(self) -> None:
@@ -182,8 +174,7 @@ class GraphQLSocket(GraphQLWSConsumer[GraphQLContext, None]):
             await release_connection(self.config.path)
 
     async def disconnect(self, code: int) -> None:
-        for name in list(self.timers):
-            self.cancel_timer(name)
+        self.timers.cancel_all()
         await self.release()
         if self.run_task is not None:
             with contextlib.suppress(asyncio.CancelledError):

@@ -8,6 +8,8 @@ import uvicorn
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+WS_PROTOCOL = "realtime.protocol:WebSocketProtocol"
+
 
 class Command(BaseCommand):
     help = "Serve HTTP and WebSocket with uvicorn on HOST:PORT from the configuration."
@@ -43,4 +45,9 @@ class Command(BaseCommand):
             # Frames up to twice MAX_PAYLOAD_SIZE reach the sockets, which answer an oversized
             # one with an error frame (close 1009); larger ones are cut by uvicorn itself.
             ws_max_size=2 * config.max_payload_size,
+            # Memory per open connection (docs/performance.md, Realtime): uvicorn's protocol
+            # without its per-connection queue, event and spent handshake, and no
+            # permessage-deflate (Directus offers none; its zlib state is ~35 KiB a connection).
+            ws=WS_PROTOCOL,
+            ws_per_message_deflate=False,
         )
