@@ -213,8 +213,47 @@ async def run_wrk(base: str, seconds: float, concurrencies: list[int]) -> list[R
     return results
 
 
-async def run(base: str, seconds: float, concurrencies: list[int]) -> dict[str, object]:
+async def key_vs_jwt(
+    base: str, seconds: float, concurrencies: list[int], rounds: int
+) -> list[dict[str, object]]:
+    """The items read with a static key and with a JWT, alternated ``rounds`` times per
+    concurrency with wrk; the medians and their ratio (key / JWT). Alternating spreads the
+    machine's drift over both, which one run of each does not."""
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+        jwt = (await login_state(client))["access"]
+        key = (await key_state(client))["access"]
+    path = "/items/articles?limit=10"
+    rows: list[dict[str, object]] = []
+    for concurrency in concurrencies:
+        rates: dict[str, list[float]] = {"jwt": [], "key": []}
+        for _ in range(rounds):
+            for kind, token in (("jwt", jwt), ("key", key)):
+                result = await wrk_drive(base, kind, path, token, concurrency, seconds)
+                rates[kind].append(result.rps)
+        row: dict[str, object] = {
+            "concurrency": concurrency,
+            "rounds": rounds,
+            "jwt_rps": rates["jwt"],
+            "key_rps": rates["key"],
+            "jwt_median": statistics.median(rates["jwt"]),
+            "key_median": statistics.median(rates["key"]),
+        }
+        row["key_to_jwt"] = round(
+            statistics.median(rates["key"]) / statistics.median(rates["jwt"]), 3
+        )
+        print(json.dumps({"client": "wrk", "key_vs_jwt": row}), flush=True)
+        rows.append(row)
+    return rows
+
+
+async def run(
+    base: str, seconds: float, concurrencies: list[int], ab_rounds: int, ab_only: bool
+) -> dict[str, object]:
     report: dict[str, object] = {}
+    if shutil.which("wrk") and ab_rounds:
+        report["key_vs_jwt_wrk"] = await key_vs_jwt(base, seconds, concurrencies, ab_rounds)
+    if ab_only:
+        return report
     if shutil.which("wrk"):
         report["reads_wrk"] = [asdict(r) for r in await run_wrk(base, seconds, concurrencies)]
     results: list[Result] = []
@@ -250,11 +289,16 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--concurrency", default="10,50")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument(
+        "--ab-rounds", type=int, default=5, help="alternated wrk rounds, static key vs JWT"
+    )
+    parser.add_argument("--ab-only", action="store_true", help="only the key/JWT comparison")
     args = parser.parse_args()
     server, context = start_server(args.workers)
+    concurrencies = [int(c) for c in args.concurrency.split(",")]
     try:
         report = asyncio.run(
-            run(server.url, args.seconds, [int(c) for c in args.concurrency.split(",")])
+            run(server.url, args.seconds, concurrencies, args.ab_rounds, args.ab_only)
         )
     finally:
         server.stop()
