@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -36,6 +37,36 @@ def test_ping_health_and_unknown_route(server: Server) -> None:
     missing = httpx.get(f"{server.url}/nope")
     assert missing.status_code == 404
     assert missing.json()["errors"][0]["extensions"] == {"path": "/nope", "code": "ROUTE_NOT_FOUND"}
+
+
+def test_async_and_sync_views_on_one_worker_thread_pool(server: Server) -> None:
+    """GraphQL's view is async and the REST views are sync; both run behind the one synchronous
+    middleware chain (project.handler), alternately and concurrently."""
+    login = httpx.post(
+        f"{server.url}/auth/login",
+        json={"email": "admin@example.com", "password": "e2e-admin-password"},
+    )
+    headers = {"Authorization": f"Bearer {login.json()['data']['access_token']}"}
+    created = httpx.post(
+        f"{server.url}/items/articles", json={"title": "Over GraphQL"}, headers=headers
+    )
+    assert created.status_code == 200, created.text
+    query = {"query": '{ articles(filter: {title: {_eq: "Over GraphQL"}}) { title } }'}
+
+    def graphql() -> httpx.Response:
+        return httpx.post(f"{server.url}/graphql", json=query, headers=headers)
+
+    def rest() -> httpx.Response:
+        return httpx.get(f"{server.url}/users/me", headers=headers)
+
+    with ThreadPoolExecutor(8) as pool:
+        responses = list(pool.map(lambda call: call(), [graphql, rest] * 10))
+    for response in responses[::2]:
+        assert response.json() == {"data": {"articles": [{"title": "Over GraphQL"}]}}
+    for response in responses[1::2]:
+        assert response.json()["data"]["email"] == "admin@example.com"
+    anonymous = httpx.post(f"{server.url}/graphql", json=query)
+    assert anonymous.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
 
 def test_root_redirects_to_admin(server: Server) -> None:
