@@ -1,4 +1,5 @@
-"""WebSocket routing. Unknown socket paths are refused at the upgrade."""
+"""WebSocket routing. Upgrades on any other path (or on a disabled socket's path, or on every
+path while ``WEBSOCKETS_ENABLED=false``) are refused with HTTP 404 at the upgrade."""
 
 from __future__ import annotations
 
@@ -6,13 +7,23 @@ from typing import Any
 
 from channels.routing import URLRouter
 from channels.security.websocket import AllowedHostsOriginValidator
+from django.urls import re_path
 
 from realtime.consumers import realtime_routes
 from realtime.graphql.routing import graphql_routes
+from realtime.http_denial import deny_upgrade
 
 websocket_urlpatterns: list[Any] = [*realtime_routes()]
 websocket_urlpatterns += graphql_routes()
 
 
+async def no_socket_here(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """The last route: nothing is served on this path."""
+    message = await receive()
+    if message["type"] == "websocket.connect":
+        await deny_upgrade(scope, send, 404)
+
+
 def websocket_application() -> Any:
-    return AllowedHostsOriginValidator(URLRouter(websocket_urlpatterns))
+    routes = [*websocket_urlpatterns, re_path(r"", no_socket_here)]
+    return AllowedHostsOriginValidator(URLRouter(routes))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import httpx
 import pytest
 from websockets.exceptions import InvalidStatus
 
@@ -115,3 +116,15 @@ def test_configured_message_rate_limit(public: Server) -> None:
             pass
         time.sleep(1.1)
         assert ws.ask({"type": "ping", "uid": 1}) == {"type": "pong", "uid": 1}  # still open
+
+
+def test_other_paths_are_http_404_at_the_upgrade(public: Server) -> None:
+    assert refused_status(public, path="/websocket/nope") == 404
+    assert refused_status(public, path="/items/articles") == 404
+
+
+def test_disabled_websockets_are_http_404_at_the_upgrade(serve: ServerFactory) -> None:
+    disabled = serve(WEBSOCKETS_ENABLED="false")
+    assert httpx.get(f"{disabled.url}/server/ping").text == "pong"
+    for path in ("/websocket", "/graphql", "/websocket/logs"):
+        assert refused_status(disabled, path=path) == 404
