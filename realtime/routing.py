@@ -25,5 +25,5 @@ async def no_socket_here(scope: dict[str, Any], receive: Any, send: Any) -> None
 
 
 def websocket_application() -> Any:
-    routes = [*websocket_urlpatterns, re_path(r"", no_socket_here)]
+    routes = [*websocket_urlpatterns, re_path(r"", no_socket_here)]  # type: ignore[arg-type]
     return AllowedHostsOriginValidator(URLRouter(routes))
