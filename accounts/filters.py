@@ -19,6 +19,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from project.text import NUL_MESSAGE, contains_nul
+
 LOGICAL = frozenset({"_and", "_or"})
 NEGATIONS = {
     "_neq": "_eq",
@@ -231,6 +233,8 @@ def _condition(op: str, value: Any, target: Target) -> Q:
 
 
 def _positive(op: str, value: Any, target: Target) -> Q:
+    if contains_nul(value):
+        raise FilterError(f'"{op}": {NUL_MESSAGE}')
     lookup = target.lookup
     if op == "_null":
         return Q(**{f"{lookup}__isnull": _as_flag(op, value)})

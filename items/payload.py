@@ -26,6 +26,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from accounts.permissions import RuleSet, field_forbidden
 from items.registry import CollectionSpec
 from project.errors import FailedValidation, InvalidPayload
+from project.text import NUL_MESSAGE, contains_nul
 
 
 def check_fields(spec: CollectionSpec, rules: RuleSet, payload: Any) -> dict[str, Any]:
@@ -91,6 +92,8 @@ def convert(spec: CollectionSpec, field: Any, value: Any) -> Any:
         if not field.null:
             raise FailedValidation(field.name, "nnull", "Value can't be null.")
         return None
+    if contains_nul(value):
+        raise InvalidPayload(f'Field "{field.name}": {NUL_MESSAGE}')
     if field.is_relation:
         return _convert_scalar(field.name, field.target_field, value)
     converted = _convert_scalar(field.name, field, value)

@@ -17,6 +17,7 @@ from django.http import QueryDict
 
 from accounts.filters import FilterError, validate_filter_shape
 from project.errors import InvalidQuery
+from project.text import NUL_MESSAGE, contains_nul
 
 META_VALUES = ("total_count", "filter_count")
 BRACKETS = re.compile(r"\[([^\]]*)\]")
@@ -116,6 +117,8 @@ def _search(value: Any) -> str | None:
         return None
     if not isinstance(value, str | int | float):
         raise InvalidQuery('"search" has to be a string')
+    if contains_nul(value):
+        raise InvalidQuery(f'"search": {NUL_MESSAGE}')
     return str(value)
 
 

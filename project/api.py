@@ -22,6 +22,7 @@ from project.errors import (
     UnsupportedMediaType,
     error_response,
 )
+from project.text import NUL_MESSAGE, contains_nul
 
 logger = logging.getLogger("project.errors")
 
@@ -38,11 +39,14 @@ class StrictJSONParser(JSONParser):
         if not raw.strip():
             return None
         try:
-            return json.loads(raw.decode("utf-8"))
+            data = json.loads(raw.decode("utf-8"))
         except UnicodeDecodeError:
             raise InvalidPayload("The body is not valid UTF-8") from None
         except json.JSONDecodeError as exc:
             raise InvalidPayload(f"Unexpected token in JSON at position {exc.pos}") from None
+        if contains_nul(data):
+            raise InvalidPayload(NUL_MESSAGE)
+        return data
 
 
 def as_directus_error(exc: Exception) -> DirectusError | None:

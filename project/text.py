@@ -1,0 +1,23 @@
+"""Text that no database here can store the same way.
+
+PostgreSQL refuses the NUL character (``\\u0000``) in ``text`` and ``jsonb`` values, while
+SQLite stores it. Input holding it is refused at the edge, with the caller's error code, so the
+answer is a 400 on every database instead of a server error on one of them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+NUL = "\x00"
+NUL_MESSAGE = "Text can't contain the NUL character (\\u0000)"
+
+
+def contains_nul(value: Any) -> bool:
+    """Whether a string anywhere in ``value`` (dict keys included) holds the NUL character."""
+    if isinstance(value, str):
+        return NUL in value
+    if isinstance(value, dict):
+        return any(contains_nul(k) or contains_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(contains_nul(item) for item in value)
+    return False
