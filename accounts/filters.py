@@ -146,7 +146,11 @@ class Variables:
         if text in simple:
             return simple[text]
         if match := NOW_ADJUSTED.match(text):
-            return shift(self.now, int(match.group(1).replace(" ", "")), match.group(2).lower())
+            try:
+                amount = int(match.group(1).replace(" ", ""))
+                return shift(self.now, amount, match.group(2).lower())
+            except (OverflowError, ValueError):
+                raise FilterError(f'"{text}" is out of the range of dates') from None
         root, _, path = text.partition(".")
         if path and root in ("$CURRENT_USER", "$CURRENT_ROLE") and self.lookup:
             return self.lookup(root, path)

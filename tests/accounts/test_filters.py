@@ -116,6 +116,20 @@ def test_now_adjustment_syntax():
         Variables(now=now).value_of("$NOW(1 fortnight)")
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "$NOW(+99999999 years)",
+        "$NOW(-9999 years)",
+        "$NOW(99999999999 days)",
+        "$NOW(9" + "9" * 5000 + " days)",
+    ],
+)
+def test_now_adjustments_beyond_the_calendar_are_filter_errors(text):
+    with pytest.raises(FilterError):
+        Variables(now=dt.datetime(2024, 1, 31, 10)).value_of(text)
+
+
 def resolver(path):
     return Target("__".join(path), lambda v: int(v) if str(v).isdigit() else v)
 

@@ -260,3 +260,20 @@ def test_operator_unsupported_by_the_field_type_is_invalid_query(as_admin, numbe
     assert response.status_code == 400
     assert response.json()["errors"][0]["extensions"]["code"] == "INVALID_QUERY"
     assert response.json()["errors"][0]["message"].startswith("Invalid query. Unsupported filter:")
+
+
+def test_wildcard_relations_keep_the_other_fields(as_admin, make_article, admin_user):
+    """``*.*`` is every field, with each relation expanded (Directus's ``convertWildcards``)."""
+    make_article("A", author=admin_user)
+    [item] = as_admin.get("/items/articles?fields=*.*").json()["data"]
+    assert {"id", "title", "body", "status", "date_created"} <= set(item)
+    assert item["author"]["email"] == "admin@example.com"
+    [deeper] = as_admin.get("/items/articles?fields=*.*.*").json()["data"]
+    assert deeper["title"] == "A"
+    assert deeper["author"]["email"] == "admin@example.com"
+
+
+def test_now_beyond_the_calendar_is_invalid_query(as_admin):
+    response = as_admin.get(with_filter({"date_created": {"_gt": "$NOW(+99999999 years)"}}))
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "INVALID_QUERY"
