@@ -281,6 +281,7 @@ class Config:
     root_redirect: str
     query_limit_default: int
     query_limit_max: int
+    graphql_query_token_limit: int
     hash_memory_cost: int
     hash_time_cost: int
     hash_parallelism: int
@@ -338,6 +339,7 @@ def load(environ: Mapping[str, str] | None = None, base_dir: Path | None = None)
         root_redirect=env.string("ROOT_REDIRECT", "./admin/"),
         query_limit_default=env.integer("QUERY_LIMIT_DEFAULT", 100, minimum=1),
         query_limit_max=env.integer("QUERY_LIMIT_MAX", 1000, minimum=-1),
+        graphql_query_token_limit=env.integer("GRAPHQL_QUERY_TOKEN_LIMIT", 5000, minimum=1),
         hash_memory_cost=env.integer("HASH_MEMORY_COST", 65536, minimum=8),
         hash_time_cost=env.integer("HASH_TIME_COST", 3, minimum=1),
         hash_parallelism=env.integer("HASH_PARALLELISM", 4, minimum=1),

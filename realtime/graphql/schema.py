@@ -19,7 +19,9 @@ from functools import cache
 from typing import Any
 
 import strawberry
+from django.conf import settings
 from graphql import GraphQLError
+from strawberry.extensions import MaxTokensLimiter
 from strawberry.scalars import JSON
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import create_type
@@ -170,7 +172,10 @@ def get_schema() -> strawberry.Schema:
         mutation=create_type("Mutation", mutations),
         subscription=create_type("Subscription", subscriptions),
         config=StrawberryConfig(auto_camel_case=False, default_resolver=lookup),
-        extensions=[MaskUnexpectedErrors],
+        extensions=[
+            MaskUnexpectedErrors,
+            lambda: MaxTokensLimiter(max_token_count=settings.DIRECTUS.graphql_query_token_limit),
+        ],
     )
     _pass_events_through(schema)
     return schema

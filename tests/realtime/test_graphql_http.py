@@ -208,3 +208,22 @@ def test_bodies_that_are_not_graphql_are_invalid_payload(client: Client) -> None
         response = client.post("/graphql", body, content_type="application/json")
         assert response.status_code == 400
         assert response.json()["errors"][0]["extensions"]["code"] == "INVALID_PAYLOAD"
+
+
+def test_documents_over_the_token_limit_are_refused_before_running(
+    client: Client, admin_token: str
+) -> None:
+    """``GRAPHQL_QUERY_TOKEN_LIMIT`` (5000): an alias bomb never reaches the resolvers."""
+    fits = "{ " + " ".join(f"a{i}: __typename" for i in range(1000)) + " }"
+    assert "errors" not in gql(client, fits, admin_token)
+    bomb = "{ " + " ".join(f"a{i}: articles {{ title }}" for i in range(2000)) + " }"
+    response = client.post(
+        "/graphql",
+        {"query": bomb},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {admin_token}",
+    )
+    body = response.json()
+    assert body.get("data") is None
+    assert "5000 tokens" in body["errors"][0]["message"]
+    assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION"
