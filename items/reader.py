@@ -37,9 +37,10 @@ def select(scope: Scope, requested: tuple[str, ...], path: tuple[str, ...] = ())
     children: dict[str, list[str]] = {}
     for entry in requested:
         name, _, rest = entry.partition(".")
-        if name == "*" and rest:  # ``*.x`` is ``*`` plus ``x`` in every relation (as Directus)
+        if name == "*" and rest:  # ``*.x`` is ``*`` plus ``x`` in every relation (as Directus);
+            # relations land in ``nested`` below and are dropped from ``fields`` at the end.
             for target in _expand(scope, "*", False, path):
-                if target not in selection.fields and not scope.spec.related(target):
+                if target not in selection.fields:
                     selection.fields.append(target)
         for target in _expand(scope, name, bool(rest), path):
             if rest:
