@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from django.core.cache import cache
 from django.db.models import Q
 
+from accounts.credentials import Credential
 from accounts.ipaccess import ip_allowed
 from accounts.keyscope import KeyScope
 
@@ -188,6 +189,29 @@ def authenticated_by_key(
     :func:`accounts.permissions.rules_for`) and the credential kind, also for a role key
     (no user), which is therefore not public."""
     return replace(acc, api_key=key_id, scope=scope, credential=credential)
+
+
+def accountability_from(
+    credential: Credential,
+    *,
+    ip: str | None = None,
+    user_agent: str | None = None,
+    origin: str | None = None,
+) -> Accountability:
+    """The accountability a resolved credential stands for, on every transport: its user and
+    role, its session, and the credential's narrowing (an API key's scope)."""
+    acc = accountability_for(
+        credential.user_id,
+        credential.role_id,
+        ip=ip,
+        user_agent=user_agent,
+        origin=origin,
+        session=credential.session,
+        credential=credential.kind,
+    )
+    if credential.key_id is None:
+        return acc
+    return authenticated_by_key(acc, credential.key_id, credential.scope, credential.kind)
 
 
 def accountability_for_user(user: User, **kwargs: Any) -> Accountability:

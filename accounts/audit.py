@@ -16,8 +16,8 @@ from typing import Any
 from django.http import HttpRequest
 
 from accounts.models import AuthEvent, AuthEventKind, AuthOutcome, User
-from project.logging import request_id_var
-from project.middleware import client_ip, normalize_ip
+from core.logging import request_id_var
+from core.net import normalize_ip, request_ip
 
 logger = logging.getLogger("accounts.audit")
 
@@ -98,7 +98,7 @@ def record_event(
 def record_event_from_request(kind: str, request: HttpRequest, **kwargs: Any) -> AuthEvent:
     """:func:`record_event` with ip and user agent taken from ``request`` (unless given); the
     request id comes from the request context either way."""
-    kwargs.setdefault("ip", client_ip(request))
+    kwargs.setdefault("ip", request_ip(request))
     kwargs.setdefault("user_agent", request.META.get("HTTP_USER_AGENT"))
     return record_event(kind, **kwargs)
 

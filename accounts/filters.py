@@ -19,7 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from project.text import NUL_MESSAGE, contains_nul
+from core.text import NUL_MESSAGE, contains_nul
 
 LOGICAL = frozenset({"_and", "_or"})
 NEGATIONS = {

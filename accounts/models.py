@@ -99,7 +99,7 @@ class UserManager(BaseUserManager["User"]):
         return user
 
     def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> User:
-        from accounts.services.bootstrap import administrator_role
+        from accounts.bootstrap import administrator_role
 
         extra.setdefault("role", administrator_role())
         return self.create_user(email, password, **extra)

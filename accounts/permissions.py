@@ -24,7 +24,7 @@ from django.core.exceptions import FieldError
 
 from accounts.accountability import Accountability, access_version, versioned
 from accounts.filters import Variables
-from project.errors import Forbidden
+from core.errors import Forbidden
 
 ALL_FIELDS = "*"
 APP_MINIMAL_USER_FIELDS = (

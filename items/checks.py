@@ -11,8 +11,8 @@ from django.db import IntegrityError
 
 from accounts.filters import FilterError, Variables, first_failure, substitute
 from accounts.permissions import Rule
+from core.errors import FailedValidation, InvalidPayload, RecordNotUnique
 from items.registry import CollectionSpec
-from project.errors import FailedValidation, InvalidPayload, RecordNotUnique
 
 
 def check_validation(

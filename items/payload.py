@@ -24,9 +24,9 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from accounts.permissions import RuleSet, field_forbidden
+from core.errors import FailedValidation, InvalidPayload
+from core.text import NUL_MESSAGE, contains_nul
 from items.registry import CollectionSpec
-from project.errors import FailedValidation, InvalidPayload
-from project.text import NUL_MESSAGE, contains_nul
 
 
 def check_fields(spec: CollectionSpec, rules: RuleSet, payload: Any) -> dict[str, Any]:

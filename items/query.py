@@ -16,8 +16,8 @@ from django.conf import settings
 from django.http import QueryDict
 
 from accounts.filters import FilterError, validate_filter_shape
-from project.errors import InvalidQuery
-from project.text import NUL_MESSAGE, contains_nul
+from core.errors import InvalidQuery
+from core.text import NUL_MESSAGE, contains_nul
 
 META_VALUES = ("total_count", "filter_count")
 BRACKETS = re.compile(r"\[([^\]]*)\]")

@@ -18,6 +18,7 @@ from django.db.models import F, Q, QuerySet
 from accounts.accountability import Accountability
 from accounts.filters import FilterError, compile_filter, substitute
 from accounts.permissions import collection_forbidden, item_forbidden, variables_for
+from core.errors import Forbidden, InvalidPayload, InvalidQuery
 from items import registry
 from items.checks import check_foreign_keys, check_unique, check_validation, integrity_errors
 from items.events import ChangeAction, ItemChange, publish
@@ -25,7 +26,6 @@ from items.payload import check_fields, check_required, to_model_values
 from items.query import Query, parse_query
 from items.reader import read, select
 from items.scope import NOTHING, Scope, caller_resolver
-from project.errors import Forbidden, InvalidPayload, InvalidQuery
 
 QueryInput = Query | Mapping[str, Any] | None
 

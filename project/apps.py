@@ -4,8 +4,7 @@ from django.apps import AppConfig
 
 
 class ProjectConfig(AppConfig):
+    """Wiring: settings, URLs, ASGI and the ``serve`` and ``bootstrap`` commands."""
+
     name = "project"
     verbose_name = "Server"
-
-    def ready(self) -> None:
-        from project import checks  # noqa: F401  (registers the configuration check)

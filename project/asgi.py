@@ -16,7 +16,7 @@ if not apps.ready:  # under ``manage.py serve`` Django is set up already: keep i
 
 from channels.routing import ProtocolTypeRouter
 
-from project.checks import fail_on_errors
+from core.checks import fail_on_errors
 from project.handler import ASGIHandler
 from realtime.routing import websocket_application
 

@@ -1,17 +1,17 @@
-"""Django settings, built from the one typed configuration object (:mod:`project.config`)."""
+"""Django settings, built from the one typed configuration object (:mod:`core.config`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from project.config import BASE_DIR, CONFIG, Config
+from core.config import BASE_DIR, CONFIG, Config
 
 SECRET_KEY = CONFIG.secret
 DEBUG = CONFIG.debug
 ALLOWED_HOSTS = ["*"]  # the server is addressed by whatever name the proxy uses; see PUBLIC_URL
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "web.apps.IdentityAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -21,23 +21,28 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
-    "project.apps.ProjectConfig",
+    # layers, bottom first: each imports only those above it in this list
+    "core",
     "accounts",
-    "tokens",
     "items",
+    "tokens",
+    "signin",
+    "api",
+    "web",
     "realtime",
+    "project.apps.ProjectConfig",
 ]
 
 MIDDLEWARE = [
-    "project.middleware.RequestContextMiddleware",
+    "core.middleware.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "project.middleware.CorsMiddleware",
-    "project.ratelimit_middleware.RateLimitMiddleware",
+    "core.middleware.CorsMiddleware",
+    "core.ratelimit_middleware.RateLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "web.middleware.SessionUserMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -101,7 +106,7 @@ def _databases(config: Config) -> dict[str, Any]:
 DATABASES = _databases(CONFIG)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
-AUTHENTICATION_BACKENDS = ["accounts.backends.EmailBackend"]
+AUTHENTICATION_BACKENDS = ["signin.backends.FlowOnlyBackend"]
 
 # Messages a channel may hold before new ones are dropped. Each process reads one channel for
 # all of its sockets (realtime.hub), so every item event and log record for the process queues
@@ -178,12 +183,12 @@ if CONFIG.ip_trust_proxy:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["tokens.authentication.DirectusAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.DirectusAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["project.api.StrictJSONParser"],
-    "EXCEPTION_HANDLER": "project.api.exception_handler",
+    "DEFAULT_PARSER_CLASSES": ["api.drf.StrictJSONParser"],
+    "EXCEPTION_HANDLER": "api.drf.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": [],
 }
@@ -215,12 +220,12 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
-        "request": {"()": "project.logging.RequestContextFilter"},
-        "refused_upgrades": {"()": "project.logging.RefusedUpgradeFilter"},
+        "request": {"()": "core.logging.RequestContextFilter"},
+        "refused_upgrades": {"()": "core.logging.RefusedUpgradeFilter"},
     },
     "formatters": {
-        "raw": {"()": "project.logging.JsonFormatter"},
-        "pretty": {"()": "project.logging.PrettyFormatter"},
+        "raw": {"()": "core.logging.JsonFormatter"},
+        "pretty": {"()": "core.logging.PrettyFormatter"},
     },
     "handlers": {
         "console": {

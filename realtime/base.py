@@ -4,7 +4,7 @@
 common: the connection limit, the upgrade-time token (§3.2, HTTP 401/403 before the upgrade),
 the three auth modes (§3.3), the ``auth`` message and re-authentication (§3.1), the expiry timer
 and re-auth wait (§3.4), the heartbeat (§4), the frame size and message rate limits (§8).
-Subclasses name their :class:`project.config.Socket` and handle the non-auth messages.
+Subclasses name their :class:`core.config.Socket` and handle the non-auth messages.
 
 Identity is never ``null`` (§5): before the handshake, after a failed re-auth in public mode and
 while waiting for re-auth after expiry the connection acts as the **public** accountability.
@@ -27,8 +27,8 @@ from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from django.conf import settings
 
-from project.config import Socket
-from project.errors import DirectusError, RequestsExceeded
+from core.config import Socket
+from core.errors import DirectusError, RequestsExceeded
 from realtime import frames
 from realtime.credentials import AuthRequest, authenticate, parse_auth
 from realtime.http_denial import deny_upgrade
@@ -38,7 +38,7 @@ from realtime.identity import (
     identity_from_token,
     public_identity,
     revalidate,
-    scope_context,
+    scope_client,
     upgrade_token,
 )
 from realtime.limits import (
@@ -309,7 +309,7 @@ class SocketConsumer:
 
     @functools.cached_property
     def ip(self) -> str | None:
-        return scope_context(self.scope)["ip"]
+        return scope_client(self.scope).ip
 
     # ------------------------------------------------------------ expiry (§3.4)
 

@@ -8,10 +8,10 @@ from dataclasses import replace
 from typing import Any
 
 from accounts.accountability import Accountability
+from core.errors import InvalidPayload
 from items import registry
 from items.query import Query, parse_query
 from items.service import ItemsService
-from project.errors import InvalidPayload
 from realtime.frames import INVALID_COLLECTION, Frame, SocketError, uid_of, with_uid
 
 ACTIONS = ("create", "read", "update", "delete")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from project.errors import DirectusError
+from core.errors import DirectusError
 
 Frame = dict[str, Any]
 

@@ -24,8 +24,8 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.cache import cache
 
-from accounts.ratelimit import RateLimiter
-from project.errors import DirectusError, RequestsExceeded
+from core.errors import DirectusError, RequestsExceeded
+from core.ratelimit import RateLimiter
 
 COUNTER_TTL_S = 6 * 3600
 FLOOD_POINTS = 100

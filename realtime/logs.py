@@ -27,8 +27,8 @@ from django.conf import settings
 from django.core.cache import cache
 
 from accounts.audit import scrub
-from project.config import Socket
-from project.logging import record_fields
+from core.config import Socket
+from core.logging import record_fields
 from realtime import frames
 from realtime.base import Handler, SocketConsumer
 from realtime.hub import LOGS_GROUP, LOGS_MESSAGE, EventMemo, current_hub
@@ -209,7 +209,7 @@ class LogsSocket(SocketConsumer):
 
     def require_admin(self) -> None:
         if self.identity is None or not self.identity.accountability.admin:
-            from project.errors import Forbidden
+            from core.errors import Forbidden
 
             raise Forbidden()
 

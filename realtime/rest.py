@@ -13,9 +13,9 @@ from typing import Any, ClassVar
 from channels.db import database_sync_to_async
 from django.conf import settings
 
+from core.config import Socket
+from core.errors import DirectusError
 from items.events import group_name
-from project.config import Socket
-from project.errors import DirectusError
 from realtime import frames
 from realtime.base import Handler, SocketConsumer, logger
 from realtime.crud import items_frame

@@ -14,10 +14,10 @@ from typing import Any
 
 from accounts.accountability import Accountability
 from accounts.permissions import collection_forbidden, rules_for
+from core.errors import InvalidPayload
 from items import registry
 from items.query import parse_query
 from items.service import ItemsService
-from project.errors import InvalidPayload
 from realtime.crud import read_keys
 from realtime.frames import INVALID_COLLECTION, Frame, SocketError, uid_of
 

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 from django.core.cache import caches
-from rest_framework.test import APIClient
 
+from accounts.bootstrap import administrator_role, public_policy
 from accounts.models import Access, Permission, Policy, Role, User
-from accounts.services.bootstrap import administrator_role, public_policy
+from tests.support.clients import SignedInAPIClient
 
 
 @pytest.fixture(autouse=True)
@@ -25,8 +25,8 @@ def _clear_cache() -> None:
 
 
 @pytest.fixture
-def api() -> APIClient:
-    return APIClient()
+def api() -> SignedInAPIClient:
+    return SignedInAPIClient()
 
 
 @pytest.fixture

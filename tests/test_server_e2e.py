@@ -75,18 +75,33 @@ def test_root_redirects_to_admin(server: Server) -> None:
     assert response.headers["location"] == "./admin/"
 
 
-def admin_login(base: str, email: str, password: str) -> httpx.Client:
+def post_admin_login(base: str, email: str, password: str) -> tuple[httpx.Client, httpx.Response]:
+    """The admin's sign-in as a browser makes it: /admin/login/ sends it to the login page."""
     client = httpx.Client(base_url=base, follow_redirects=False)
-    page = client.get("/admin/login/?next=/admin/")
+    start = client.get("/admin/login/?next=/admin/")
+    assert start.status_code == 302
+    assert start.headers["Location"] == "/login?redirect=%2Fadmin%2F"
+    page = client.get(start.headers["Location"])
     assert page.status_code == 200
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
     assert token is not None
     response = client.post(
-        "/admin/login/?next=/admin/",
-        data={"username": email, "password": password, "csrfmiddlewaretoken": token.group(1)},
-        headers={"Referer": f"{base}/admin/login/"},
+        "/login",
+        data={
+            "email": email,
+            "password": password,
+            "redirect": "/admin/",
+            "csrfmiddlewaretoken": token.group(1),
+        },
+        headers={"Referer": f"{base}/login"},
     )
+    return client, response
+
+
+def admin_login(base: str, email: str, password: str) -> httpx.Client:
+    client, response = post_admin_login(base, email, password)
     assert response.status_code == 302, response.text[:500]
+    assert response.headers["Location"] == "/admin/"
     return client
 
 
@@ -98,7 +113,7 @@ def test_bootstrapped_admin_signs_in_to_the_admin(server: Server) -> None:
     users = client.get("/admin/accounts/user/")
     assert users.status_code == 200
     assert "admin@example.com" in users.text
-    # The admin session also authenticates API calls; health shows details to admins.
+    # The admin's session cookie also authenticates API calls; health shows details to admins.
     health = client.get("/server/health").json()
     assert health["status"] == "ok"
     assert set(health["checks"]) == {
@@ -109,21 +124,10 @@ def test_bootstrapped_admin_signs_in_to_the_admin(server: Server) -> None:
 
 
 def test_wrong_admin_password_is_refused(server: Server) -> None:
-    client = httpx.Client(base_url=server.url)
-    page = client.get("/admin/login/")
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
-    assert token is not None
-    response = client.post(
-        "/admin/login/",
-        data={
-            "username": "admin@example.com",
-            "password": "wrong",
-            "csrfmiddlewaretoken": token.group(1),
-        },
-        headers={"Referer": f"{server.url}/admin/login/"},
-    )
-    assert response.status_code == 200
-    assert "Please enter the correct" in response.text
+    client, response = post_admin_login(server.url, "admin@example.com", "wrong")
+    assert response.status_code == 401
+    assert "The email or password is not right." in response.text
+    assert client.get("/admin/").status_code == 302
 
 
 def test_bootstrap_is_idempotent(server_env: dict[str, str]) -> None:

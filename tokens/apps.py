@@ -9,7 +9,7 @@ class TokensConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from tokens import checks, schema, signals  # noqa: F401  (checks, OpenAPI, revocation)
+        from tokens import checks, signals  # noqa: F401  (checks, revocation)
         from tokens.resolve import register_resolver
         from tokens.resolvers import resolve_access_jwt, resolve_api_key
 

@@ -34,7 +34,7 @@ def check_admin_token(app_configs: Any = None, **kwargs: Any) -> list[checks.Che
     """``ADMIN_TOKEN`` must be usable as a static token before ``bootstrap`` stores it."""
     from django.conf import settings
 
-    from project.errors import DirectusError
+    from core.errors import DirectusError
     from tokens.keys import validate_user_token
 
     token = settings.DIRECTUS.admin_token

@@ -7,7 +7,7 @@ from typing import Literal, cast
 from django.conf import settings
 from django.http import HttpResponse
 
-from project.config import Cookie
+from core.config import Cookie
 
 SameSite = Literal["Lax", "Strict", "None"]
 

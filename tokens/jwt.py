@@ -28,7 +28,7 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from rest_framework_simplejwt.backends import TokenBackend
 
-from project.errors import InvalidToken, TokenExpired
+from core.errors import InvalidToken, TokenExpired
 
 ISSUER = "directus"
 REQUIRED_ACCESS_CLAIMS = ("role", "app_access", "admin_access")

@@ -20,8 +20,8 @@ from django.utils.dateparse import parse_datetime
 
 from accounts.accountability import Accountability
 from accounts.models import Role, User
+from core.errors import Forbidden, InvalidCredentials, InvalidPayload
 from items.reader import to_json
-from project.errors import Forbidden, InvalidCredentials, InvalidPayload
 from tokens.keys import Actor, IssuedKey, create_key, key_uuid, revoke_key, rotate_key
 from tokens.models import ApiKey
 

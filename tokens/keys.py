@@ -24,7 +24,7 @@ from django.utils import timezone
 from accounts.audit import record_event
 from accounts.keyscope import ScopeError, parse_scope
 from accounts.models import AuthEventKind, Role, User
-from project.errors import InvalidPayload, RecordNotUnique
+from core.errors import InvalidPayload, RecordNotUnique
 from tokens.jwt import is_directus_jwt
 from tokens.keycache import KeyRecord, invalidate, key_digest
 from tokens.models import ApiKey, KeyKind

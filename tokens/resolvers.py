@@ -7,12 +7,13 @@ from datetime import UTC, datetime
 
 from django.utils import timezone
 
-from project.errors import InvalidCredentials, InvalidToken
+from accounts.credentials import Credential
+from core.errors import InvalidCredentials, InvalidToken
 from tokens.jwt import is_directus_jwt, verify_access_token
 from tokens.keycache import find as find_key
 from tokens.keys import note_expired_use, note_use
 from tokens.models import KeyKind
-from tokens.resolve import Credential, presenting_ip
+from tokens.presented import Presented
 from tokens.sessions import family_revoked, find_by_id, usable
 
 
@@ -25,10 +26,11 @@ def _uuid_claim(value: object, *, optional: bool) -> uuid.UUID | None:
         raise InvalidToken() from None
 
 
-def resolve_access_jwt(token: str) -> Credential | None:
+def resolve_access_jwt(presented: Presented) -> Credential | None:
     """Our access JWTs (``iss: directus``). The role comes from the token (contract
     access-model.md §5); a ``session`` claim must name a usable session; a ``sid`` claim
     must not name a revoked sign-in. Only session-mode tokens touch the database."""
+    token = presented.token
     if not is_directus_jwt(token):
         return None
     claims = verify_access_token(token)
@@ -48,19 +50,20 @@ def resolve_access_jwt(token: str) -> Credential | None:
     )
 
 
-def resolve_api_key(token: str) -> Credential | None:
+def resolve_api_key(presented: Presented) -> Credential | None:
     """Static keys: a user's Directus token or an API key (contract http-auth.md §3.3, §7.12).
 
     Anything that is not one of our JWTs is looked up by digest (:mod:`tokens.keycache`); no
     match is ``None`` (the token stays unclaimed → ``INVALID_CREDENTIALS``). A match that is
     revoked, expired, of an inactive or deleted owner, or whose scope cannot be read is
     ``INVALID_CREDENTIALS`` too: every failure answers the same."""
+    token = presented.token
     if is_directus_jwt(token):
         return None
     record = find_key(token)
     if record is None:
         return None
-    ip = presenting_ip()
+    ip = presented.client.ip
     if record.expired(timezone.now()):
         note_expired_use(record, ip)
         raise InvalidCredentials()

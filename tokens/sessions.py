@@ -18,23 +18,19 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.audit import record_event
+from core.net import Client
 from tokens.models import RefreshSession, SessionMode, digest, new_refresh_token
 
 REVOKED_FAMILY_KEY = "revoked-family:{}"
 
 
 @dataclass(frozen=True)
-class SessionContext:
-    """Where a sign-in request came from."""
-
-    ip: str | None = None
-    user_agent: str = ""
-    origin: str = ""
+class SessionContext(Client):
+    """Where a sign-in request came from (:meth:`Client.of_request`, :meth:`Client.of_scope`)."""
 
     def audit(self, kind: str, outcome: str, **fields: Any) -> None:
         """Record an auth event stamped with this context's IP and user agent."""
-        from accounts.audit import record_event
-
         record_event(kind, outcome=outcome, ip=self.ip, user_agent=self.user_agent, **fields)
 
 

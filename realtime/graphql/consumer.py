@@ -34,8 +34,8 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import Message
 
 from accounts.accountability import Accountability
-from project.config import Socket
-from project.errors import DirectusError
+from core.config import Socket
+from core.errors import DirectusError
 from realtime.http_denial import deny_upgrade
 from realtime.identity import (
     SocketIdentity,

@@ -12,7 +12,7 @@ from channels.db import database_sync_to_async
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 
-from project.errors import DirectusError, InternalServerError
+from core.errors import DirectusError, InternalServerError
 
 logger = logging.getLogger("realtime.graphql")
 T = TypeVar("T")

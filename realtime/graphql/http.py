@@ -1,10 +1,9 @@
 """``POST /graphql`` (and ``GET`` for queries): the schema over HTTP.
 
 The caller is authenticated exactly as on every REST route (:func:`authenticate_request`:
-Bearer header, ``?access_token=``, session cookie, admin session); a bad token is answered with
-the contract's HTTP error envelope and status before GraphQL runs. Token-authenticated requests
-need no CSRF token; a Django admin session (a cookie the browser sends by itself) does, for
-anything but GET. Errors inside the operation are GraphQL errors with ``extensions.code``.
+Bearer header, ``?access_token=``, session cookie); a bad token is answered with the contract's
+HTTP error envelope and status before GraphQL runs. Errors inside the operation are GraphQL
+errors with ``extensions.code``.
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ from channels.db import database_sync_to_async
 from cross_web import HTTPException
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
-from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
 from strawberry.django.views import AsyncGraphQLView
 from strawberry.http import GraphQLHTTPResponse
@@ -24,9 +22,8 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
 from accounts.accountability import Accountability, public_accountability
-from project.errors import (
+from core.errors import (
     DirectusError,
-    Forbidden,
     InvalidPayload,
     MethodNotAllowed,
     error_response,
@@ -80,23 +77,6 @@ def _http_error(request: HttpRequest, exc: HTTPException) -> DirectusError:
     return InvalidPayload(exc.reason)
 
 
-def _authenticate(request: HttpRequest) -> Accountability:
-    acc = authenticate_request(request)
-    if acc.credential == "django-session" and request.method != "GET" and _csrf_fails(request):
-        raise Forbidden("CSRF check failed")
-    return acc
-
-
-def _csrf_fails(request: HttpRequest) -> bool:
-    """Django's CSRF check, as DRF's SessionAuthentication runs it for admin sessions."""
-    check = CsrfViewMiddleware(_empty_response)
-    return check.process_view(request, _empty_response, (), {}) is not None
-
-
-def _empty_response(request: HttpRequest) -> HttpResponse:
-    return HttpResponse()
-
-
 @cache
 def _view() -> Any:
     return GraphQLHTTPView.as_view(schema=get_schema(), graphql_ide=None)
@@ -106,7 +86,7 @@ def _view() -> Any:
 async def graphql_http(request: HttpRequest) -> HttpResponseBase:
     """The ``/graphql`` HTTP endpoint (see the module docstring)."""
     try:
-        await database_sync_to_async(_authenticate)(request)
+        await database_sync_to_async(authenticate_request)(request)
     except DirectusError as error:
         response = error_response(error)
         if getattr(request, "clear_session_cookie", False):

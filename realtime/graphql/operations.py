@@ -8,8 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from accounts.accountability import Accountability
+from core.errors import DirectusError
 from items.service import ItemsService
-from project.errors import DirectusError
 
 from .types import EventEnum
 

@@ -27,9 +27,9 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import create_type
 from strawberry.types import ExecutionContext
 
+from core.errors import Forbidden
 from items.events import MESSAGE_TYPE, group_name
 from items.registry import CollectionSpec
-from project.errors import Forbidden
 
 from . import operations
 from .context import GraphQLContext

@@ -6,42 +6,72 @@ import pytest
 from django.test import Client
 
 from accounts.models import Access, Permission, Policy, Role, User, UserStatus
+from tests.support.clients import SignedInClient
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def admin_client(admin_user) -> Client:
-    client = Client()
+    client = SignedInClient()
     client.force_login(admin_user)
     return client
 
 
+def sign_in_on_page(client: Client, email: str, password: str, **extra: str):
+    """The admin's sign-in: the login page, coming back to the admin."""
+    return client.post(
+        "/login", {"email": email, "password": password, "redirect": "/admin/", **extra}
+    )
+
+
+def test_admin_login_is_the_login_page():
+    response = Client().get("/admin/login/?next=/admin/accounts/user/")
+    assert response.status_code == 302
+    assert response["Location"] == "/login?redirect=%2Fadmin%2Faccounts%2Fuser%2F"
+    response = Client().get("/admin/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/admin/login/")
+
+
+def test_django_authenticate_signs_nobody_in(admin_user):
+    """No AUTHENTICATION_BACKENDS entry is a side door around the sign-in flow."""
+    assert Client().login(username="admin@example.com", password="admin-password-1") is False
+    assert Client().login(email="admin@example.com", password="admin-password-1") is False
+
+
 def test_non_admin_cannot_use_the_admin(make_role, make_user):
     role, _ = make_role("Editors", app_access=True)
-    client = Client()
-    assert client.login(username="e@example.com", password="x") is False
     make_user("e@example.com", "editor-password-1", role=role)
-    assert client.login(username="e@example.com", password="editor-password-1") is True
+    client = Client()
+    assert sign_in_on_page(client, "e@example.com", "editor-password-1").status_code == 302
     response = client.get("/admin/")
     assert response.status_code == 302
     assert response["Location"].startswith("/admin/login/")
 
 
+def test_admin_signs_in_on_the_login_page(admin_user):
+    client = Client()
+    response = sign_in_on_page(client, "Admin@Example.COM", "admin-password-1")
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/"
+    assert client.get("/admin/").status_code == 200
+
+
 def test_suspended_admin_cannot_sign_in(admin_user):
     admin_user.status = UserStatus.SUSPENDED
     admin_user.save()
-    assert Client().login(username="admin@example.com", password="admin-password-1") is False
-
-
-def test_email_login_is_case_insensitive(admin_user):
-    assert Client().login(username="Admin@Example.COM", password="admin-password-1") is True
+    client = Client()
+    assert sign_in_on_page(client, "admin@example.com", "admin-password-1").status_code == 401
+    assert client.get("/admin/").status_code == 302
 
 
 def test_sso_user_cannot_use_a_password(make_role, make_user):
     role, _ = make_role("Admins", admin_access=True)
     make_user("sso@example.com", "sso-password-123", role=role, provider="keycloak")
-    assert Client().login(username="sso@example.com", password="sso-password-123") is False
+    client = Client()
+    assert sign_in_on_page(client, "sso@example.com", "sso-password-123").status_code == 401
+    assert client.get("/admin/").status_code == 302
 
 
 @pytest.mark.parametrize(
@@ -184,7 +214,7 @@ def test_admin_revokes_a_sign_in_from_the_session_list(admin_client, make_user):
         {"email": "someone@example.com", "password": "someone-password-1"},
         format="json",
     )
-    row = RefreshSession.objects.get()
+    row = RefreshSession.objects.get(user__email="someone@example.com")
     assert admin_client.get(f"/admin/tokens/refreshsession/{row.pk}/change/").status_code == 200
     assert (
         "token_digest"

@@ -11,7 +11,8 @@ from django.test import Client, RequestFactory
 
 from accounts.audit import is_secret_key, record_event, record_event_from_request
 from accounts.models import AuthEvent, ProjectSettings, User
-from project.logging import JsonFormatter, RequestContextFilter, request_id_var
+from core.logging import JsonFormatter, RequestContextFilter, request_id_var
+from tests.support.clients import SignedInClient
 
 pytestmark = pytest.mark.django_db
 
@@ -185,7 +186,7 @@ def test_deleting_a_user_keeps_their_events(make_user: Any) -> None:
 
 @pytest.fixture
 def admin_client(admin_user: User) -> Client:
-    client = Client()
+    client = SignedInClient()
     client.force_login(admin_user)
     return client
 

@@ -11,14 +11,14 @@ from django.conf import settings
 from django.test import override_settings
 
 from accounts.models import AuthEvent, ProjectSettings, User, UserStatus
-from accounts.services.lockout import (
+from core.config import RateLimit
+from core.errors import RequestsExceeded, ServiceUnavailable
+from signin.lockout import (
     failed_logins,
     login_limits,
     record_failed_login,
     reset_failed_logins,
 )
-from project.config import RateLimit
-from project.errors import RequestsExceeded, ServiceUnavailable
 
 pytestmark = pytest.mark.django_db
 

@@ -21,10 +21,10 @@ from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
 from django.test import Client, override_settings
 
-from accounts import ratelimit
-from accounts.ratelimit import RateLimiter
-from project.config import RateLimit
-from project.errors import RequestsExceeded, ServiceUnavailable
+from core import ratelimit
+from core.config import RateLimit
+from core.errors import RequestsExceeded, ServiceUnavailable
+from core.ratelimit import RateLimiter
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -191,8 +191,8 @@ CONSUMER = textwrap.dedent(
 
     django.setup()
     from django.core.cache.backends.redis import RedisCache
-    from accounts.ratelimit import RateLimiter
-    from project.errors import RequestsExceeded
+    from core.ratelimit import RateLimiter
+    from core.errors import RequestsExceeded
 
     url, prefix, now, attempts = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4])
     store = RedisCache(url, {"KEY_PREFIX": prefix})

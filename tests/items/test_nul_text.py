@@ -9,9 +9,9 @@ import json
 import pytest
 
 from accounts.accountability import accountability_for_user
+from core.errors import InvalidPayload, InvalidQuery
 from items.models import Article
 from items.service import ItemsService
-from project.errors import InvalidPayload, InvalidQuery
 
 pytestmark = pytest.mark.django_db
 

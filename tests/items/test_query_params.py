@@ -10,7 +10,7 @@ import pytest
 from django.test import override_settings
 
 from accounts.models import PUBLIC_POLICY_ID
-from project.config import CONFIG
+from core.config import CONFIG
 from tests.items.helpers import invalid_query, no_field
 
 pytestmark = pytest.mark.django_db

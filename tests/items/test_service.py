@@ -7,9 +7,9 @@ from django.core.management import call_command
 
 from accounts.accountability import accountability_for_user
 from accounts.models import User
+from core.errors import Forbidden, RecordNotUnique
 from items.models import Article
 from items.service import ItemsService
-from project.errors import Forbidden, RecordNotUnique
 
 pytestmark = pytest.mark.django_db
 

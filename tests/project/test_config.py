@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from project.config import load, parse_duration_ms, parse_size_bytes
+from core.config import load, parse_duration_ms, parse_size_bytes
 
 BASE = {"NODE_ENV": "production", "SECRET": "s" * 40}
 

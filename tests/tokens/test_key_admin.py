@@ -8,6 +8,7 @@ import pytest
 from django.test import Client
 
 from accounts.models import AuthEvent
+from tests.support.clients import SignedInClient
 from tests.tokens.conftest import code, with_token
 from tokens.keys import create_key
 from tokens.models import ApiKey, KeyKind
@@ -18,7 +19,7 @@ SECRET_RE = re.compile(r'<code class="secret-once"[^>]*>(dak_[A-Za-z0-9]{44})</c
 
 @pytest.fixture
 def site(admin_user) -> Client:
-    client = Client()
+    client = SignedInClient()
     client.force_login(admin_user)
     return client
 

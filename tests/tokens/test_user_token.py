@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from io import StringIO
 from typing import Any
 
 import pytest
 from django.core.management import call_command
 
 from accounts.models import AuthEvent, User, UserStatus
-from accounts.services.bootstrap import bootstrap
 from tests.tokens.conftest import code, with_token
 from tokens.keycache import key_digest
 from tokens.keys import generate_user_token, set_user_token
@@ -157,10 +158,16 @@ def test_generated_token_and_events(editor, admin_user) -> None:
     )
 
 
-def test_admin_token_at_bootstrap_is_hashed(db, article) -> None:
-    result = bootstrap("first@example.com", "first-password-1", "bootstrap-admin-token")
-    assert result.created_admin is not None
-    row = ApiKey.objects.get(user=result.created_admin)
+def test_admin_token_at_bootstrap_is_hashed(db, article, settings) -> None:
+    settings.DIRECTUS = replace(
+        settings.DIRECTUS,
+        admin_email="first@example.com",
+        admin_password="first-password-1",
+        admin_token="bootstrap-admin-token",
+    )
+    call_command("bootstrap", "--skip-migrate", stdout=StringIO())
+    admin = User.objects.get(email="first@example.com")
+    row = ApiKey.objects.get(user=admin)
     assert row.digest == key_digest("bootstrap-admin-token")
     response = with_token("bootstrap-admin-token").get("/items/articles")
     assert response.status_code == 200

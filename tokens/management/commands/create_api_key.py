@@ -9,8 +9,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from accounts.models import Role, User
-from project.config import parse_duration_ms
-from project.errors import DirectusError
+from core.config import parse_duration_ms
+from core.errors import DirectusError
 from tokens.keys import create_key
 
 

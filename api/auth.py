@@ -1,0 +1,257 @@
+"""REST endpoints under ``/auth`` (contract http-auth.md §7). Thin: parse, call a service,
+shape the response and cookies."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpResponse, JsonResponse
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from accounts.models import DEFAULT_PROVIDER, User
+from api.authentication import request_accountability
+from core.errors import DirectusError, InvalidCredentials, RouteNotFound
+from signin.drivers import configured, provider
+from signin.drivers.base import AuthDriver
+from signin.flow import sign_in, stall, stalled
+from signin.refresh import logout, logout_everywhere, presented_token, refresh
+from tokens.cookies import (
+    clear_refresh_cookie,
+    clear_session_cookie,
+    refresh_cookie,
+    session_cookie,
+    set_refresh_cookie,
+    set_session_cookie,
+)
+from tokens.issue import IssuedTokens
+from tokens.sessions import SessionContext
+
+_TOKENS = inline_serializer(
+    "AuthTokens",
+    {
+        "data": inline_serializer(
+            "AuthTokensData",
+            {
+                "expires": serializers.IntegerField(help_text="Access token lifetime in ms"),
+                "refresh_token": serializers.CharField(required=False),
+                "access_token": serializers.CharField(required=False),
+            },
+        )
+    },
+)
+_LOGIN_BODY = inline_serializer(
+    "LoginBody",
+    {
+        "email": serializers.EmailField(),
+        "password": serializers.CharField(),
+        "mode": serializers.ChoiceField(["json", "cookie", "session"], required=False),
+        "otp": serializers.CharField(required=False),
+    },
+)
+_PROVIDER_LOGIN_BODY = inline_serializer(
+    "ProviderLoginBody",
+    {
+        "identifier": serializers.CharField(help_text="email for local providers"),
+        "password": serializers.CharField(),
+        "mode": serializers.ChoiceField(["json", "cookie", "session"], required=False),
+        "otp": serializers.CharField(required=False),
+    },
+)
+_REFRESH_BODY = inline_serializer(
+    "RefreshBody",
+    {
+        "refresh_token": serializers.CharField(required=False),
+        "mode": serializers.ChoiceField(["json", "cookie", "session"], required=False),
+    },
+)
+_ERRORS = OpenApiResponse(description='Error envelope: {"errors": [{"message", "extensions"}]}')
+
+
+def session_context(request: Request) -> SessionContext:
+    return SessionContext.of_request(request._request)
+
+
+def tokens_response(issued: IssuedTokens) -> HttpResponse:
+    """The body and cookie of a login or refresh, by mode (contract §7.1)."""
+    if issued.mode == "session":
+        response = JsonResponse({"data": {"expires": issued.expires_ms}})
+        set_session_cookie(response, issued.access_token)
+    elif issued.mode == "cookie":
+        response = JsonResponse(
+            {"data": {"expires": issued.expires_ms, "access_token": issued.access_token}}
+        )
+        set_refresh_cookie(response, issued.refresh_token)
+    else:
+        response = JsonResponse(
+            {
+                "data": {
+                    "expires": issued.expires_ms,
+                    "refresh_token": issued.refresh_token,
+                    "access_token": issued.access_token,
+                }
+            }
+        )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def signed_out(request: Request) -> HttpResponse:
+    """204, expiring whichever of the two cookies the request sent (contract §7.4)."""
+    response = HttpResponse(status=204)
+    if refresh_cookie().name in request.COOKIES:
+        clear_refresh_cookie(response)
+    if session_cookie().name in request.COOKIES:
+        clear_session_cookie(response)
+    return response
+
+
+def _stall_on(error: DirectusError, started: float) -> None:
+    if error.stall:
+        stall(started)
+
+
+def credentials_login(driver: AuthDriver, request: Request) -> HttpResponse:
+    """Sign in through a credentials driver: parse its body, then the one flow."""
+    data = request.data  # a malformed body fails here, without the stall
+    with stalled():
+        payload = driver.parse(data)
+    return tokens_response(sign_in(driver, payload, session_context(request)))
+
+
+class LoginView(APIView):
+    """``POST /auth/login``: the built-in local provider (contract §7.1). Every outcome but a
+    malformed body takes ``LOGIN_STALL_TIME``."""
+
+    @extend_schema(
+        summary="Sign in with email and password",
+        request=_LOGIN_BODY,
+        responses={200: _TOKENS, 400: _ERRORS, 401: _ERRORS, 429: _ERRORS},
+        tags=["auth"],
+    )
+    def post(self, request: Request) -> HttpResponse:
+        return credentials_login(_provider(DEFAULT_PROVIDER, request), request)
+
+
+class ProviderLoginView(APIView):
+    """``POST /auth/login/<provider>``: a configured credentials provider (contract §7.2)."""
+
+    @extend_schema(
+        summary="Sign in through a configured provider",
+        request=_PROVIDER_LOGIN_BODY,
+        responses={200: _TOKENS, 400: _ERRORS, 401: _ERRORS, 404: _ERRORS, 429: _ERRORS},
+        tags=["auth"],
+    )
+    def post(self, request: Request, provider: str) -> HttpResponse:
+        driver = _named_provider(provider, request)
+        if driver.redirects:
+            raise RouteNotFound(request.path)
+        return credentials_login(driver, request)
+
+
+def _named_provider(name: str, request: Request) -> AuthDriver:
+    if name == DEFAULT_PROVIDER:  # the built-in provider answers only at /auth/login
+        raise RouteNotFound(request.path)
+    return _provider(name, request)
+
+
+def _provider(name: str, request: Request) -> AuthDriver:
+    """The provider ``name``, or ``ROUTE_NOT_FOUND`` for the path asked for."""
+    try:
+        return provider(name)
+    except RouteNotFound:
+        raise RouteNotFound(request.path) from None
+
+
+class RefreshView(APIView):
+    @extend_schema(
+        summary="Exchange a refresh token (or the session cookie) for new tokens",
+        request=_REFRESH_BODY,
+        responses={200: _TOKENS, 400: _ERRORS, 401: _ERRORS},
+        tags=["auth"],
+    )
+    def post(self, request: Request) -> HttpResponse:
+        data = request.data
+        started = time.monotonic()
+        token = presented_token(data, request.COOKIES, refresh_cookie().name, session_cookie().name)
+        try:
+            issued = refresh(token, session_context(request))
+        except DirectusError as error:
+            _stall_on(error, started)
+            raise
+        return tokens_response(issued)
+
+
+class LogoutView(APIView):
+    @extend_schema(
+        summary="End the sign-in the refresh token or session cookie belongs to",
+        request=_REFRESH_BODY,
+        responses={204: None, 400: _ERRORS},
+        tags=["auth"],
+    )
+    def post(self, request: Request) -> HttpResponse:
+        token = presented_token(
+            request.data, request.COOKIES, refresh_cookie().name, session_cookie().name
+        )
+        logout(token, session_context(request))
+        return signed_out(request)
+
+
+class LogoutEverywhereView(APIView):
+    @extend_schema(
+        summary="End every sign-in of the current user",
+        request=None,
+        responses={204: None, 401: _ERRORS},
+        tags=["auth"],
+    )
+    def post(self, request: Request) -> HttpResponse:
+        acc = request_accountability(request)
+        if acc.user is None:
+            raise InvalidCredentials()
+        user = User.objects.filter(pk=acc.user).first()
+        if user is None:
+            raise InvalidCredentials()
+        logout_everywhere(user, session_context(request))
+        return signed_out(request)
+
+
+class ProvidersView(APIView):
+    @extend_schema(
+        summary="Configured sign-in providers",
+        responses={
+            200: inline_serializer(
+                "Providers",
+                {"data": serializers.ListField(), "disableDefault": serializers.BooleanField()},
+            )
+        },
+        tags=["auth"],
+    )
+    def get(self, request: Request) -> HttpResponse:
+        session_only = "sessionOnly" in request.query_params
+        body: dict[str, Any] = {
+            "data": [
+                provider_entry(driver)
+                for driver in configured()
+                if not (session_only and driver.redirects and _mode(driver) != "session")
+            ],
+            "disableDefault": settings.DIRECTUS.auth_disable_default,
+        }
+        return JsonResponse(body)
+
+
+def provider_entry(driver: AuthDriver) -> dict[str, str]:
+    """``{name, driver, label?, icon?}`` (contract §7.7: label and icon omitted when unset)."""
+    entry = {"name": driver.name, "driver": driver.kind}
+    if driver.provider.label:
+        entry["label"] = driver.provider.label
+    if driver.provider.icon:
+        entry["icon"] = driver.provider.icon
+    return entry
+
+
+def _mode(driver: AuthDriver) -> str:
+    return str(driver.provider.option("mode", "session"))

@@ -1,0 +1,28 @@
+"""Routes of the REST API (no trailing slashes), Directus's paths."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from api import auth, items, jwks, keys, server, users
+
+urlpatterns = [
+    path("server/ping", server.ping, name="server-ping"),
+    path("server/health", server.health, name="server-health"),
+    path(".well-known/jwks.json", jwks.jwks, name="jwks"),
+    path("auth", auth.ProvidersView.as_view(), name="auth-providers"),
+    path("auth/login", auth.LoginView.as_view(), name="auth-login"),
+    path("auth/login/<str:provider>", auth.ProviderLoginView.as_view(), name="auth-login-provider"),
+    path("auth/refresh", auth.RefreshView.as_view(), name="auth-refresh"),
+    path("auth/logout", auth.LogoutView.as_view(), name="auth-logout"),
+    path("auth/logout/all", auth.LogoutEverywhereView.as_view(), name="auth-logout-all"),
+    path("users", users.UsersView.as_view(), {"collection": "directus_users"}, name="users"),
+    path("users/me", users.MeView.as_view(), name="users-me"),
+    path("users/<str:id>", users.UserView.as_view(), {"collection": "directus_users"}, name="user"),
+    path("keys", keys.KeysView.as_view(), name="keys"),
+    path("keys/<str:id>", keys.KeyView.as_view(), name="key"),
+    path("keys/<str:id>/rotate", keys.KeyRotateView.as_view(), name="key-rotate"),
+    path("keys/<str:id>/revoke", keys.KeyRevokeView.as_view(), name="key-revoke"),
+    path("items/<str:collection>", items.ItemsView.as_view(), name="items"),
+    path("items/<str:collection>/<str:id>", items.ItemView.as_view(), name="item"),
+]

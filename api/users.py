@@ -1,0 +1,255 @@
+"""``/users``: the ``directus_users`` collection through the items service, plus the rules the
+Directus users service adds (contract http-auth.md §7.8, access-model.md §6, §7)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.accountability import Accountability
+from accounts.models import Access, User, UserStatus
+from accounts.permissions import field_forbidden, item_forbidden
+from api.authentication import request_accountability
+from api.items import FIELDS_ONLY, ItemsView, ItemView
+from core.errors import (
+    DirectusError,
+    Forbidden,
+    InvalidCredentials,
+    InvalidPayload,
+    RecordNotUnique,
+    UnprocessableContent,
+)
+from items.query import query_from_params
+from items.service import ItemsService
+from tokens.keys import Actor, set_user_token, validate_user_token
+from tokens.signals import keep_session_family
+
+COLLECTION = "directus_users"
+ADMIN_ONLY_FIELDS = ("provider", "external_identifier")
+TOKEN = "token"
+LAST_ADMIN = "Cannot remove the last admin user from the system"
+
+
+def _admins(*, exclude: set[str]) -> int:
+    """Active users whose role or own policies grant admin access, other than ``exclude``."""
+    admin_roles = Access.objects.filter(policy__admin_access=True, role__isnull=False)
+    admin_users = Access.objects.filter(policy__admin_access=True, user__isnull=False)
+    return (
+        User.objects.filter(status=UserStatus.ACTIVE)
+        .filter(
+            Q(role_id__in=admin_roles.values("role_id")) | Q(pk__in=admin_users.values("user_id"))
+        )
+        .exclude(pk__in=exclude)
+        .count()
+    )
+
+
+def _still_admin(data: Mapping[str, Any]) -> bool:
+    """Whether a user stays an admin after ``data`` is applied (if they were one)."""
+    if data.get("status", UserStatus.ACTIVE) != UserStatus.ACTIVE:
+        return False
+    if "role" not in data:
+        return True
+    role = data["role"]
+    return (
+        role is not None
+        and Access.objects.filter(role_id=str(role), policy__admin_access=True).exists()
+    )
+
+
+class UsersService(ItemsService):
+    """Items of ``directus_users`` with the users-service rules on top."""
+
+    def __init__(self, collection: str, accountability: Accountability, **_: Any) -> None:
+        super().__init__(COLLECTION, accountability, allow_system=True)
+
+    def create_many(self, items: Any) -> list[str]:
+        for item in items if isinstance(items, list) else []:
+            self._check_payload(item, keys=[])
+        if not isinstance(items, list) or not any(_has_token(item) for item in items):
+            return super().create_many(items)
+        self._check_token_field("create")
+        tokens = [_token_of(item) for item in items]
+        with transaction.atomic():
+            keys = super().create_many([_without_token(item) for item in items])
+            self._set_tokens(list(zip(keys, tokens, strict=True)))
+        return keys
+
+    def update_many(self, keys: Any, data: Any) -> list[str]:
+        self._check_payload(data, keys=keys)
+        self._check_last_admin("update", keys, data)
+        if not _has_token(data):
+            with self._keeping_current_session():
+                return super().update_many(keys, data)
+        self._check_token_targets(keys, data)
+        token = _token_of(data)
+        with self._keeping_current_session(), transaction.atomic():
+            updated = super().update_many(keys, _without_token(data))
+            self._set_tokens([(key, token) for key in updated])
+        return updated
+
+    def update_batch(self, items: Any) -> list[str]:
+        for item in items if isinstance(items, list) else []:
+            if isinstance(item, Mapping):
+                self._check_payload(item, keys=[item.get("id")])
+                self._check_last_admin("update", [item.get("id")], item)
+                if _has_token(item):
+                    self._check_token_targets([item.get("id")], item)
+        if not isinstance(items, list) or not any(_has_token(item) for item in items):
+            with self._keeping_current_session():
+                return super().update_batch(items)
+        tokens = [(item, _token_of(item)) for item in items if _has_token(item)]
+        with self._keeping_current_session(), transaction.atomic():
+            updated = super().update_batch([_without_token(item) for item in items])
+            self._set_tokens([(str(item.get("id")), token) for item, token in tokens])
+        return updated
+
+    def delete_many(self, keys: Any) -> list[str]:
+        self._check_last_admin("delete", keys, None)
+        return super().delete_many(keys)
+
+    # ------------------------------------------------------------ the static token
+
+    def _check_token_field(self, action: str) -> None:
+        """``token`` is written like any field: a write row must grant it (403 otherwise)."""
+        if not self._scope(action).rules.grants(TOKEN):
+            raise field_forbidden(TOKEN, COLLECTION)
+
+    def _check_token_targets(self, keys: Any, data: Mapping[str, Any]) -> None:
+        """Every target must be covered by an update row granting all written fields."""
+        self._check_token_field("update")
+        validate_user_token(data.get(TOKEN))
+        pks = self._keys(keys)
+        scope = self._scope("update")
+        allowed = self._all().filter(scope.granting_all(list(data)), pk__in=pks)
+        if allowed.count() != len(set(pks)):
+            raise item_forbidden()
+
+    def _set_tokens(self, pairs: list[tuple[str, Any]]) -> None:
+        actor = Actor(
+            user=User.objects.filter(pk=self.acc.user).first() if self.acc.user else None,
+            ip=self.acc.ip,
+            user_agent=self.acc.user_agent,
+        )
+        for key, token in pairs:
+            set_user_token(User.objects.get(pk=key), validate_user_token(token), actor=actor)
+
+    def _check_payload(self, data: Any, keys: Any) -> None:
+        if not isinstance(data, Mapping):
+            return
+        if "tfa_secret" in data:
+            raise InvalidPayload('You can\'t change the "tfa_secret" value manually')
+        if not self.acc.admin and any(field in data for field in ADMIN_ONLY_FIELDS):
+            raise InvalidPayload('Only admins can change "provider" and "external_identifier"')
+        email = data.get("email")
+        if isinstance(email, str) and email:
+            others = User.objects.filter(email__iexact=email.strip())
+            if others.exclude(pk__in=[str(k) for k in keys or [] if k]).exists():
+                raise RecordNotUnique(None, collection=COLLECTION, field="email", value=email)
+
+    def _check_last_admin(self, action: str, keys: Any, data: Any) -> None:
+        """Demoting, deactivating or deleting the last admin is refused (422). Checked only
+        once the caller may act on the targets, so the answer tells nobody else anything.
+        ``data`` None means the targets are being deleted."""
+        if isinstance(data, Mapping) and _still_admin(data):
+            return
+        if not isinstance(keys, list) or not self._may(action, keys):
+            return
+        targets = {str(k) for k in keys}
+        if _admins(exclude=set()) > 0 and _admins(exclude=targets) == 0:
+            raise UnprocessableContent(LAST_ADMIN)
+
+    def _may(self, action: str, keys: list[Any]) -> bool:
+        try:
+            pks = self._keys(keys)
+            scope = self._scope(action)
+        except DirectusError:
+            return False
+        return self._all().filter(scope.visible(), pk__in=pks).count() == len(set(pks))
+
+    @contextmanager
+    def _keeping_current_session(self) -> Iterator[None]:
+        """A password or email change ends the user's other sessions, not the current one."""
+        token = keep_session_family.set(self.acc.session)
+        try:
+            yield
+        finally:
+            keep_session_family.reset(token)
+
+
+def _has_token(item: Any) -> bool:
+    return isinstance(item, Mapping) and TOKEN in item
+
+
+def _token_of(item: Any) -> Any:
+    return validate_user_token(item.get(TOKEN)) if isinstance(item, Mapping) else None
+
+
+def _without_token(item: Any) -> Any:
+    return {k: v for k, v in item.items() if k != TOKEN} if isinstance(item, Mapping) else item
+
+
+def _ids(**operations: str) -> dict[str, Any]:
+    """OpenAPI operation ids of the users views (they reuse the items views' methods)."""
+    return {m: extend_schema(operation_id=op, tags=["Users"]) for m, op in operations.items()}
+
+
+@extend_schema_view(
+    **_ids(get="users_list", post="users_create", patch="users_update_many",
+           delete="users_delete_many")
+)  # fmt: skip
+class UsersView(ItemsView):
+    service = UsersService
+
+
+@extend_schema_view(**_ids(get="users_read", patch="users_update", delete="users_delete"))
+class UserView(ItemView):
+    service = UsersService
+
+
+def _me(request: Request) -> Accountability:
+    acc = request_accountability(request)
+    if acc.user is None:
+        raise InvalidCredentials()
+    return acc
+
+
+class MeView(APIView):
+    """``/users/me``: the caller's own record, read and written through permissions."""
+
+    @extend_schema(
+        operation_id="users_me_read", tags=["Users"], parameters=FIELDS_ONLY,
+        responses={200: OpenApiResponse(OpenApiTypes.OBJECT), 401: OpenApiResponse()},
+    )  # fmt: skip
+    def get(self, request: Request) -> Response:
+        acc = _me(request)
+        try:
+            item = UsersService(COLLECTION, acc).read_one(
+                acc.user, query_from_params(request.query_params)
+            )
+        except Forbidden:
+            item = {"id": str(acc.user)}
+        return Response({"data": item})
+
+    @extend_schema(
+        operation_id="users_me_update", tags=["Users"], parameters=FIELDS_ONLY,
+        request=OpenApiTypes.OBJECT,
+        responses={200: OpenApiResponse(OpenApiTypes.OBJECT), 204: None, 401: OpenApiResponse()},
+    )  # fmt: skip
+    def patch(self, request: Request) -> Response:
+        acc = _me(request)
+        service = UsersService(COLLECTION, acc)
+        key = service.update_one(acc.user, request.data)
+        items = service.read_written([key], query_from_params(request.query_params))
+        if items is None:
+            return Response(status=204)
+        return Response({"data": items[0]})

@@ -1,0 +1,28 @@
+"""System checks for the sign-in providers: each configured provider has a known driver and
+options that driver can use (contract sso.md §1: a bad provider stops start-up)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core import checks
+
+from signin.drivers import driver_class, providers
+
+
+@checks.register(checks.Tags.security)
+def check_providers(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    messages: list[checks.CheckMessage] = []
+    for provider in settings.DIRECTUS.auth.providers:
+        if driver_class(provider.driver) is None:
+            messages.append(
+                checks.Warning(
+                    f"AUTH_{provider.name.upper()}_DRIVER: unknown driver {provider.driver!r}; "
+                    f"provider {provider.name!r} is skipped.",
+                    id="signin.W001",
+                )
+            )
+    for driver in providers().values():
+        messages.extend(driver.check())
+    return messages
