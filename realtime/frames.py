@@ -8,9 +8,13 @@ this is a superset."""
 from __future__ import annotations
 
 import json
+import re
+import sys
+from dataclasses import dataclass
 from typing import Any
 
 from core.errors import DirectusError
+from core.text import DEPTH_MESSAGE, NUL_MESSAGE, contains_nul, nested_deeper_than
 
 Frame = dict[str, Any]
 
@@ -18,6 +22,8 @@ AUTH_HANDSHAKE_FAILED = "Authentication handshake failed."
 AUTH_FAILED = "Authentication failed."
 UNPARSEABLE = "Unable to parse the incoming message."
 INVALID_COLLECTION = "The provided collection does not exists or is not accessible."
+SURROGATE_MESSAGE = "Text can't contain lone UTF-16 surrogates (\\ud800-\\udfff)"
+DIGITS_MESSAGE = "Numbers can't have more than {} digits"
 
 
 class SocketError(Exception):
@@ -32,14 +38,80 @@ class SocketError(Exception):
 
 
 NOT_JSON = object()
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+"""JSON decoding joins escaped surrogate pairs into one character: any surrogate left is lone,
+text that cannot be encoded as UTF-8 (sending it back, or storing it, would fail)."""
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A frame that is JSON but is refused before any handler sees it (:func:`parse`):
+    ``value`` is the parsed frame when parsing got that far (for its ``uid``)."""
+
+    message: str
+    value: Any = None
+
+
+class _TooManyDigits:
+    """Stands in for an integer literal Python would refuse to convert (``ValueError`` beyond
+    ``sys.get_int_max_str_digits()`` digits), so the frame still parses and keeps its uid."""
+
+
+def _int(text: str) -> Any:
+    limit = sys.get_int_max_str_digits()
+    return _TooManyDigits() if limit and len(text.lstrip("-")) > limit else int(text)
 
 
 def parse(text: str) -> Any:
-    """The JSON value of a client's text frame, or :data:`NOT_JSON`."""
+    """The JSON value of a client's text frame, :data:`NOT_JSON`, or :class:`Refused` for JSON
+    nested deeper than ``core.text.MAX_JSON_DEPTH``, text with the NUL character or a lone
+    surrogate, and integers with too many digits: input no handler or database can take, each
+    refused at the edge as ``INVALID_PAYLOAD`` instead of crashing the connection."""
     try:
-        return json.loads(text)
+        value = json.loads(text, parse_int=_int)
+    except RecursionError:
+        return Refused(DEPTH_MESSAGE)
     except ValueError:
         return NOT_JSON
+    reason = refusal(value)
+    return value if reason is None else Refused(reason, value)
+
+
+def refusal(value: Any) -> str | None:
+    """Why a parsed frame (or a part of one) is refused, or ``None``."""
+    if nested_deeper_than(value):
+        return DEPTH_MESSAGE
+    if contains_nul(value):  # safe to recurse now: at most MAX_JSON_DEPTH levels
+        return NUL_MESSAGE
+    for leaf in _leaves(value):
+        if isinstance(leaf, str) and LONE_SURROGATE.search(leaf):
+            return SURROGATE_MESSAGE
+        if isinstance(leaf, _TooManyDigits):
+            return DIGITS_MESSAGE.format(sys.get_int_max_str_digits())
+    return None
+
+
+def _leaves(value: Any) -> Any:
+    """Every string (dict keys included) and number of a parsed frame."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        else:
+            yield item
+
+
+def refused_frame(refused: Refused) -> Frame:
+    """The answer to a refused frame: ``INVALID_PAYLOAD`` of type ``server``, with its uid
+    (unless the uid is what was refused: a lone surrogate cannot be sent back)."""
+    uid = uid_of(refused.value)
+    if isinstance(uid, str) and LONE_SURROGATE.search(uid):
+        uid = None
+    return error_frame("server", "INVALID_PAYLOAD", refused.message, uid)
 
 
 def with_uid(frame: Frame, uid: Any) -> Frame:

@@ -208,7 +208,7 @@ class LogsSocket(SocketConsumer):
         await self.send_frame({"type": "logs", "event": "unsubscribe"})
 
     def require_admin(self) -> None:
-        if self.identity is None or not self.identity.accountability.admin:
+        if self.session.identity is None or not self.session.identity.accountability.admin:
             from core.errors import Forbidden
 
             raise Forbidden()
@@ -233,6 +233,6 @@ class LogsSocket(SocketConsumer):
     async def on_message(self, message: dict[str, Any], memo: EventMemo) -> None:
         if self.level is None or int(message.get("level", 0)) < self.level or self.closed:
             return
-        identity = await self.refresh_identity(memo)
+        identity = await self.session.refresh(memo)
         if identity.accountability.admin:
             await self.send_frame({"type": "logs", "data": message["data"], "uid": message["node"]})

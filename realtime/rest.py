@@ -1,6 +1,6 @@
 """The REST-style socket, ``WEBSOCKETS_REST_PATH`` (contract websockets.md §2-§7).
 
-Messages: ``auth`` (in :mod:`realtime.base`), ``ping`` → ``pong`` (§4), ``subscribe`` /
+Messages: ``auth`` (in :mod:`realtime.session`), ``ping`` → ``pong`` (§4), ``subscribe`` /
 ``unsubscribe`` (§6) and ``items`` (§7); other types are ignored. Item change events reach the
 connection through the process :class:`realtime.hub.Hub` and are re-read with the subscriber's
 current (revalidated) identity.
@@ -15,7 +15,7 @@ from django.conf import settings
 
 from core.config import Socket
 from core.errors import DirectusError
-from items.events import group_name
+from items.events import ItemChange, group_name
 from realtime import frames
 from realtime.base import Handler, SocketConsumer, logger
 from realtime.crud import items_frame
@@ -28,6 +28,7 @@ from realtime.subscriptions import (
     subscription_frame,
     wants,
 )
+from realtime.visibility import change_of
 
 
 class RestSocket(SocketConsumer):
@@ -53,15 +54,15 @@ class RestSocket(SocketConsumer):
         await self.send_frame(frames.with_uid({"type": "pong"}, frames.uid_of(message)))
 
     async def on_items(self, message: dict[str, Any]) -> None:
-        assert self.identity is not None
-        acc = self.identity.accountability
+        assert self.session.identity is not None
+        acc = self.session.identity.accountability
         await self.send_frame(await database_sync_to_async(items_frame)(message, acc))
 
     async def on_subscribe(self, message: dict[str, Any]) -> None:
         """§6.1: read the initial state first; a failed read registers nothing."""
-        assert self.identity is not None
+        assert self.session.identity is not None
         subscription = parse_subscribe(message)
-        acc = self.identity.accountability
+        acc = self.session.identity.accountability
         payload = await database_sync_to_async(init_payload)(subscription.shape, acc)
         await self.forget(lambda s: subscription.uid is not None and s.uid == subscription.uid)
         self.subscriptions.append(subscription)
@@ -98,35 +99,35 @@ class RestSocket(SocketConsumer):
     # ------------------------------------------------------------ events (§6.2)
 
     async def on_message(self, message: dict[str, Any], memo: EventMemo) -> None:
-        action, keys = str(message.get("action")), [str(k) for k in message.get("keys", [])]
+        change = change_of(message)
         targets = [
             s
             for s in self.subscriptions
-            if s.collection == message.get("collection") and wants(s.shape, action, keys)
+            if s.collection == change.collection and wants(s.shape, change.action, change.keys)
         ]
         if not targets or self.closed:
             return
-        identity = await self.refresh_identity(memo)
+        identity = await self.session.refresh(memo)
         for subscription in targets:
-            frame = await self.event_frame(
-                subscription, identity.accountability, action, keys, memo
-            )
+            frame = await self.event_frame(subscription, identity.accountability, change, memo)
             if frame is not None:
                 await self.send_frame(frame)
 
     async def event_frame(
-        self, subscription: Subscription, acc: Any, action: str, keys: list[str], memo: EventMemo
+        self, subscription: Subscription, acc: Any, change: ItemChange, memo: EventMemo
     ) -> frames.Frame | None:
-        key = (_grants(acc), subscription.shape, action, tuple(keys))
+        key = (_grants(acc), subscription.shape, change.action, change.keys)
         compute = database_sync_to_async(event_payload)
         try:
-            payload = await memo.get(key, lambda: compute(subscription.shape, acc, action, keys))
+            payload = await memo.get(key, lambda: compute(subscription.shape, acc, change))
         except DirectusError as error:
             return frames.from_directus("subscribe", error, subscription.uid)
         except Exception:
-            logger.exception("Building a %s event for %s failed", action, subscription.collection)
+            logger.exception("Building a %s event for %s failed", change.action, change.collection)
             return frames.internal_error("subscribe", subscription.uid)
-        return None if payload is None else subscription_frame(action, payload, subscription.uid)
+        if payload is None:
+            return None
+        return subscription_frame(change.action, payload, subscription.uid)
 
 
 def _grants(acc: Any) -> tuple[Any, ...]:

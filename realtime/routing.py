@@ -1,17 +1,19 @@
 """WebSocket routing. Upgrades on any other path (or on a disabled socket's path, or on every
-path while ``WEBSOCKETS_ENABLED=false``) are refused with HTTP 404 at the upgrade."""
+path while ``WEBSOCKETS_ENABLED=false``) are refused with HTTP 404 at the upgrade. Every route is
+behind :class:`realtime.origin.OriginGuard`: an upgrade from a foreign ``Origin`` is judged as if
+it carried no cookie."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from channels.routing import URLRouter
-from channels.security.websocket import AllowedHostsOriginValidator
 from django.urls import re_path
 
 from realtime.consumers import realtime_routes
 from realtime.graphql.routing import graphql_routes
 from realtime.http_denial import deny_upgrade
+from realtime.origin import OriginGuard
 
 websocket_urlpatterns: list[Any] = [*realtime_routes()]
 websocket_urlpatterns += graphql_routes()
@@ -26,4 +28,4 @@ async def no_socket_here(scope: dict[str, Any], receive: Any, send: Any) -> None
 
 def websocket_application() -> Any:
     routes = [*websocket_urlpatterns, re_path(r"", no_socket_here)]  # type: ignore[arg-type]
-    return AllowedHostsOriginValidator(URLRouter(routes))
+    return OriginGuard(URLRouter(routes))

@@ -9,17 +9,19 @@ subscriber may read now. ``uid`` is kept as a string (§6.1: a numeric uid comes
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from accounts.accountability import Accountability
-from accounts.permissions import collection_forbidden, rules_for
+from accounts.permissions import item_forbidden
 from core.errors import InvalidPayload
 from items import registry
+from items.events import ItemChange
 from items.query import parse_query
 from items.service import ItemsService
-from realtime.crud import read_keys
 from realtime.frames import INVALID_COLLECTION, Frame, SocketError, uid_of
+from realtime.visibility import visible_change
 
 EVENTS = ("create", "update", "delete")
 
@@ -82,29 +84,35 @@ def init_payload(shape: Shape, acc: Accountability) -> Frame:
     return {"data": page.data, **({"meta": page.meta} if page.meta else {})}
 
 
-def wants(shape: Shape, action: str, keys: list[str]) -> bool:
+def wants(shape: Shape, action: str, keys: Sequence[str]) -> bool:
     """§6.2: the event filter and, for item subscriptions, the item must match."""
     if shape.event is not None and shape.event != action:
         return False
     return shape.item is None or shape.item in keys
 
 
-def event_payload(shape: Shape, acc: Accountability, action: str, keys: list[str]) -> Frame | None:
-    """§6.2 payload for one event, read as ``acc``; ``None`` when nothing is visible.
+def event_payload(shape: Shape, acc: Accountability, change: ItemChange) -> Frame | None:
+    """§6.2 payload for one event, as :func:`realtime.visibility.visible_change` lets ``acc``
+    see it; ``None`` when nothing is visible. A subscriber that lost read access gets FORBIDDEN
+    (as Directus's read does); an item subscription whose item it may no longer read too.
 
-    Deletes send the keys, as Directus does, but only to subscribers that may still read the
-    collection (ours: a subscriber that lost access gets FORBIDDEN, as for the other events)."""
-    service = ItemsService(shape.collection, acc, allow_system=True)
-    if action == "delete":
-        if not rules_for(acc, shape.collection, "read").allowed:
-            raise collection_forbidden(shape.collection, "read")
-        return {"data": shape.item if shape.item is not None else keys}
-    if shape.item is not None:
-        return {"data": service.read_one(shape.item, shape.query)}
-    data, meta = read_keys(service, shape.query, keys)
-    if not data:
+    Deletes send the keys, as Directus does, but only those of rows the subscriber could read
+    (ours: Directus sends every deleted key)."""
+    per_item = shape.item is not None
+    if per_item:
+        change = replace(change, keys=(shape.item,) if shape.item in change.keys else ())
+    seen = visible_change(change, acc, shape.query, per_key=per_item)
+    if change.action == "delete":
+        if not seen.keys:
+            return None
+        return {"data": shape.item if per_item else list(seen.keys)}
+    if per_item:
+        if not seen.rows:
+            raise item_forbidden()
+        return {"data": seen.rows[0]}
+    if not seen.rows:
         return None
-    return {"data": data, **({"meta": meta} if meta else {})}
+    return {"data": list(seen.rows), **({"meta": seen.meta} if seen.meta else {})}
 
 
 def subscription_frame(event: str, payload: Frame, uid: str | None) -> Frame:

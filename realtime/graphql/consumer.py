@@ -4,7 +4,8 @@ with Directus's auth modes (contract websockets.md §10, observed.md "GraphQL"):
 * any other subprotocol, or none → accepted, then closed ``4406 Subprotocol not acceptable``;
 * more than ``WEBSOCKETS_GRAPHQL_CONN_LIMIT`` connections → HTTP 403 at the upgrade;
 * ``?access_token=`` or the session cookie at the upgrade authenticates in every mode (a bad one
-  → HTTP 401); ``strict`` without one → HTTP 401;
+  → HTTP 401); ``strict`` without one → HTTP 401 (a cookie counts only without ``Origin`` or
+  from an allowed one: :mod:`realtime.origin`);
 * ``public``: the ``connection_init`` payload is ignored, public permissions otherwise;
 * ``handshake``: the first frame must be ``connection_init`` with ``payload.access_token``;
   no token or another frame → close ``4403 Forbidden`` at once; a bad token → the Directus
@@ -14,37 +15,43 @@ with Directus's auth modes (contract websockets.md §10, observed.md "GraphQL"):
 * the token's ``exp`` arms a timer that closes the socket with ``4403 Forbidden`` (Directus
   documents this but does not do it; we do);
 * every operation and every subscription event revalidates the token first, so revoked
-  credentials and changed permissions apply at once (a dead credential acts as public).
+  credentials and changed permissions apply at once (a dead credential acts as public);
+* frames no handler can take (:func:`realtime.frames.parse`: JSON nested deeper than
+  ``MAX_JSON_DEPTH``, NUL, lone surrogates, integers of thousands of digits) never reach the
+  library: a ``subscribe`` gets the protocol's ``error`` message for its id
+  (``extensions.code`` ``INVALID_PAYLOAD``) and the connection goes on; any other such message,
+  or one too deep to parse at all (its id cannot be read), is an invalid message of the
+  protocol: close ``4400``, as graphql-ws closes for a frame that is not JSON.
+
+Those rules are the shared :class:`realtime.session.SocketSession` (the REST-style and logs
+sockets hold one too) with the GraphQL policy: no handshake-failure frame, the expiry timer
+closes (:attr:`OnExpiry.CLOSE`), and the session's failure close is ``4403 Forbidden``. What
+stays here is graphql-transport-ws: the ``connection_init`` gate in front of the library.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import UTC, datetime, timedelta
+import functools
+import json
+from datetime import timedelta
 from typing import Any
 
-from channels.db import database_sync_to_async
 from django.conf import settings
+from graphql import GraphQLError
 from strawberry.channels import GraphQLWSConsumer
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import Message
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import ErrorMessage, Message
 
 from accounts.accountability import Accountability
-from core.config import Socket
-from core.errors import DirectusError
+from realtime import frames
+from realtime.credentials import AuthRequest
 from realtime.http_denial import deny_upgrade
-from realtime.identity import (
-    SocketIdentity,
-    identity_from_token,
-    public_identity,
-    revalidate,
-    upgrade_token,
-)
-from realtime.limits import acquire_connection, release_connection
+from realtime.session import AuthPolicy, OnExpiry, SocketSession
 from realtime.timers import Timers
 
 from .context import GraphQLContext
@@ -53,11 +60,7 @@ from .schema import get_schema
 INIT_TIMEOUT = timedelta(seconds=3)
 """graphql-ws's default ``connectionInitWaitTimeout`` (close 4408), as Directus runs it."""
 FORBIDDEN = (4403, "Forbidden")
-AUTH_FAILED_FRAME = {
-    "type": "auth",
-    "status": "error",
-    "error": {"code": "AUTH_FAILED", "message": "Authentication failed."},
-}
+POLICY = AuthPolicy(on_expiry=OnExpiry.CLOSE, says_handshake_failed=False)
 
 
 class HandshakeTransportHandler(BaseGraphQLTransportWSHandler[GraphQLContext, None]):
@@ -68,24 +71,45 @@ class HandshakeTransportHandler(BaseGraphQLTransportWSHandler[GraphQLContext, No
         socket = self.view
         if (
             isinstance(socket, GraphQLSocket)
-            and socket.awaiting_handshake
+            and socket.session.awaiting_handshake
             and not await self.handshake(socket, message)
         ):
             return
+        if isinstance(message, frames.Refused):
+            await self.refuse(message)
+            return
         await super().handle_message(message)
+
+    async def refuse(self, refused: frames.Refused) -> None:
+        """A refused frame (module docstring): an ``error`` for a new ``subscribe`` id, else
+        close 4400."""
+        value = refused.value if isinstance(refused.value, dict) else {}
+        operation_id = value.get("id")
+        if (
+            value.get("type") == "subscribe"
+            and isinstance(operation_id, str)
+            and self.connection_acknowledged
+            and operation_id not in self.operations
+        ):
+            error = GraphQLError(refused.message, extensions={"code": "INVALID_PAYLOAD"})
+            await self.send_message(
+                ErrorMessage(id=operation_id, type="error", payload=[error.formatted])
+            )
+            return
+        await self.websocket.close(code=4400, reason=refused.message)
 
     async def handshake(self, socket: GraphQLSocket, message: Any) -> bool:
         """``True`` when ``message`` authenticated the connection and goes on to the library."""
         if not isinstance(message, dict) or message.get("type") != "connection_init":
-            await self.websocket.close(*FORBIDDEN)
+            await socket.end()
             return False
         payload = message.get("payload")
         token = payload.get("access_token") if isinstance(payload, dict) else None
         if not isinstance(token, str):
-            await self.websocket.close(*FORBIDDEN)
+            await socket.end()
             return False
         if not await socket.authenticate(token):
-            await self.websocket.send_json(AUTH_FAILED_FRAME)
+            await socket.send_frame(frames.error_frame("auth", "AUTH_FAILED", frames.AUTH_FAILED))
             return False
         return True
 
@@ -100,86 +124,71 @@ class GraphQLSocket(GraphQLWSConsumer[GraphQLContext, None]):
             schema=get_schema(),
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
             connection_init_wait_timeout=INIT_TIMEOUT,
-            # Origins are checked for every socket by the router (ALLOWED_HOSTS).
+            # Origins are judged for every socket by the router (realtime.origin.OriginGuard).
             allowed_origins=("*",),
         )
-        self.config: Socket = settings.DIRECTUS.websockets.graphql
-        self.identity: SocketIdentity | None = None
-        self.counted = False
         self.timers = Timers()
+        self.closed = False
+
+    @functools.cached_property
+    def session(self) -> SocketSession:
+        """The connection's auth state (built on first use: ``scope`` comes with the call)."""
+        config = settings.DIRECTUS.websockets.graphql
+        return SocketSession(config, self.scope, self, self.timers, POLICY)
 
     # ------------------------------------------------------------ upgrade
 
     async def connect(self) -> None:
-        if not await acquire_connection(self.config.path, self.config.conn_limit):
-            await deny_upgrade(self.scope, self.base_send, 403)
+        status = await self.session.upgrade()
+        if status is not None:
+            await deny_upgrade(self.scope, self.base_send, status)
             return
-        self.counted = self.config.conn_limit is not None
-        token = upgrade_token(self.scope)
-        if token is None and self.config.auth == "strict":
-            await self.deny(401)
-            return
-        if token is not None and not await self.authenticate(token):
-            await self.deny(401)
-            return
-        if self.identity is None and self.config.auth == "public":
-            self.identity = await database_sync_to_async(public_identity)(self.scope)
-        if self.awaiting_handshake:
-            self.timers.start("auth", self.config.auth_timeout_s, self.forbid)
+        self.session.start()
         await super().connect()
-
-    async def deny(self, status: int) -> None:
-        await self.release()
-        await deny_upgrade(self.scope, self.base_send, status)
 
     # ------------------------------------------------------------ identity
 
-    @property
-    def awaiting_handshake(self) -> bool:
-        return self.config.auth == "handshake" and self.identity is None
-
     async def authenticate(self, token: str) -> bool:
-        """Adopt the identity ``token`` proves (sockets need a user); ``False`` if none."""
-        try:
-            identity = await database_sync_to_async(identity_from_token)(token, self.scope)
-        except DirectusError:
-            return False
-        self.identity = identity
-        self.timers.cancel("auth")
-        if identity.expires_at is not None:
-            self.timers.start("expiry", _seconds_until(identity.expires_at), self.forbid)
-        return True
+        """Complete the handshake with ``token`` (sockets need a user); ``False`` if none."""
+        request = AuthRequest("access_token", token)
+        return await self.session.complete_handshake(request) is not None
 
     async def caller(self) -> Accountability:
         """The accountability for this moment: the token re-checked, public if it died."""
-        return await database_sync_to_async(self._current)()
-
-    def _current(self) -> Accountability:
-        if self.identity is None:
-            return public_identity(self.scope).accountability
-        return revalidate(self.identity, self.scope).accountability
+        return (await self.session.refresh()).accountability
 
     async def get_context(self, request: Any, response: Any) -> GraphQLContext:
         return GraphQLContext(caller=self.caller, consumer=self)
 
-    # ------------------------------------------------------------ timers and teardown
+    def decode_json(self, data: str | bytes) -> object:
+        """A frame as :func:`realtime.frames.parse` reads it (a :class:`frames.Refused` goes
+        to :meth:`HandshakeTransportHandler.refuse`); not JSON → the library's 4400."""
+        text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+        parsed = frames.parse(text)
+        if parsed is frames.NOT_JSON:
+            raise json.JSONDecodeError("Invalid JSON", text, 0)
+        return parsed
 
-    async def forbid(self) -> None:
-        """What the auth and expiry timers do when they fire."""
+    # ------------------------------------------------------------ session hooks
+
+    async def send_frame(self, frame: frames.Frame) -> None:
+        if not self.closed:  # JSON as the library writes its own messages
+            await self.send(self.encode_json(frame))
+
+    async def end(self) -> None:
+        """Close ``4403 Forbidden``: the handshake or expiry timer fired, or a bad first frame."""
         await self.close(*FORBIDDEN)
 
-    async def release(self) -> None:
-        if self.counted:
-            self.counted = False
-            await release_connection(self.config.path)
+    async def close(self, code: int | None = None, reason: str | None = None) -> None:
+        self.closed = True
+        await super().close(code, reason)
+
+    # ------------------------------------------------------------ teardown
 
     async def disconnect(self, code: int) -> None:
+        self.closed = True
         self.timers.cancel_all()
-        await self.release()
+        await self.session.release()
         if self.run_task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await super().disconnect(code)
-
-
-def _seconds_until(moment: datetime) -> float:
-    return (moment - datetime.now(UTC)).total_seconds()

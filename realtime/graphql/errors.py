@@ -5,17 +5,18 @@ HTTP envelope (project/errors.py). Unexpected exceptions are masked and logged."
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from channels.db import database_sync_to_async
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors
+from strawberry.extensions import MaskErrors, SchemaExtension
 
 from core.errors import DirectusError, InternalServerError
 
 logger = logging.getLogger("realtime.graphql")
 T = TypeVar("T")
+VALIDATION_CODE = "GRAPHQL_VALIDATION"
 
 
 def graphql_error(error: DirectusError) -> GraphQLError:
@@ -54,3 +55,22 @@ class MaskUnexpectedErrors(MaskErrors):
         masked = super().anonymise_error(error)
         masked.extensions = {"code": InternalServerError.code}
         return masked
+
+
+class ValidationErrorCodes(SchemaExtension):
+    """Errors found before execution (syntax, token, depth and cost limits, unknown fields)
+    carry ``extensions.code`` ``GRAPHQL_VALIDATION`` on every transport, the socket's
+    ``error`` messages included (HTTP also sets it in :mod:`realtime.graphql.http`)."""
+
+    def on_parse(self) -> Iterator[None]:
+        yield
+        self._code()
+
+    def on_validate(self) -> Iterator[None]:
+        yield
+        self._code()
+
+    def _code(self) -> None:
+        for error in self.execution_context.pre_execution_errors or ():
+            if not (error.extensions or {}).get("code"):
+                error.extensions = {**(error.extensions or {}), "code": VALIDATION_CODE}

@@ -3,11 +3,14 @@
 The caller is authenticated exactly as on every REST route (:func:`authenticate_request`:
 Bearer header, ``?access_token=``, session cookie); a bad token is answered with the contract's
 HTTP error envelope and status before GraphQL runs. Errors inside the operation are GraphQL
-errors with ``extensions.code``.
+errors with ``extensions.code``. A body the sockets would refuse (nested deeper than
+``MAX_JSON_DEPTH``, NUL, lone surrogates, integers of thousands of digits:
+:func:`realtime.frames.parse`) is ``INVALID_PAYLOAD`` (400) before GraphQL runs.
 """
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from typing import Any, cast
 
@@ -28,13 +31,13 @@ from core.errors import (
     MethodNotAllowed,
     error_response,
 )
+from realtime import frames
 from tokens.authentication import ACCOUNTABILITY_ATTR, authenticate_request
 from tokens.cookies import clear_session_cookie
 
 from .context import GraphQLContext, fixed_caller
+from .errors import VALIDATION_CODE
 from .schema import get_schema
-
-VALIDATION_CODE = "GRAPHQL_VALIDATION"
 
 
 class GraphQLHTTPView(AsyncGraphQLView[GraphQLContext, None]):
@@ -45,6 +48,15 @@ class GraphQLHTTPView(AsyncGraphQLView[GraphQLContext, None]):
         if not isinstance(acc, Accountability):
             acc = public_accountability()
         return GraphQLContext(caller=fixed_caller(acc))
+
+    def decode_json(self, data: str | bytes) -> object:
+        text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+        parsed = frames.parse(text)
+        if parsed is frames.NOT_JSON:
+            raise json.JSONDecodeError("Invalid JSON", text, 0)
+        if isinstance(parsed, frames.Refused):
+            raise HTTPException(400, parsed.message)
+        return parsed
 
     async def dispatch(  # type: ignore[override]
         self, request: HttpRequest, *args: Any, **kwargs: Any

@@ -10,6 +10,7 @@ from typing import Any
 from accounts.accountability import Accountability
 from core.errors import DirectusError
 from items.service import ItemsService
+from realtime.visibility import change_of, visible_change
 
 from .types import EventEnum
 
@@ -54,23 +55,20 @@ def event_payloads(
     collection: str, acc: Accountability, change: dict[str, Any], fields: tuple[str, ...]
 ) -> list[dict[str, Any]]:
     """The ``<collection>_mutated`` payloads one change yields for one subscriber (contract
-    §10): one per key; create/update re-read each item with the subscriber's permissions and
-    requested ``fields`` and drop what it cannot read; delete gives ``data: null`` (only to a
-    subscriber that may still read the collection)."""
+    §10): one per key :func:`realtime.visibility.visible_change` lets it see; create/update
+    carry the item read with the subscriber's permissions and requested ``fields``, delete
+    ``data: null`` (only keys of rows it could read). Nothing when it may not read the
+    collection."""
     event = EventEnum(change["action"])
-    keys = [str(key) for key in change.get("keys", ())]
     try:
-        if event is EventEnum.delete:
-            check_readable(collection, acc)
-            return [{"key": key, "event": event, "data": None} for key in keys]
+        seen = visible_change(
+            change_of(change), acc, {"fields": fields}, per_key=True, allow_system=False
+        )
     except DirectusError:
         return []
-    service = ItemsService(collection, acc)
-    payloads = []
-    for key in keys:
-        try:
-            data = service.read_one(key, {"fields": fields})
-        except DirectusError:
-            continue
-        payloads.append({"key": key, "event": event, "data": data})
-    return payloads
+    if event is EventEnum.delete:
+        return [{"key": key, "event": event, "data": None} for key in seen.keys]
+    return [
+        {"key": key, "event": event, "data": row}
+        for key, row in zip(seen.keys, seen.rows, strict=True)
+    ]

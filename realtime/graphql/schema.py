@@ -21,7 +21,7 @@ from typing import Any
 import strawberry
 from django.conf import settings
 from graphql import GraphQLError
-from strawberry.extensions import MaxTokensLimiter
+from strawberry.extensions import MaxTokensLimiter, QueryDepthLimiter
 from strawberry.scalars import JSON
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import create_type
@@ -33,7 +33,8 @@ from items.registry import CollectionSpec
 
 from . import operations
 from .context import GraphQLContext
-from .errors import MaskUnexpectedErrors, call_service, log_unexpected
+from .cost import QueryCostLimiter
+from .errors import MaskUnexpectedErrors, ValidationErrorCodes, call_service, log_unexpected
 from .selection import child_fields, root_fields
 from .types import (
     DeleteOne,
@@ -174,7 +175,10 @@ def get_schema() -> strawberry.Schema:
         config=StrawberryConfig(auto_camel_case=False, default_resolver=lookup),
         extensions=[
             MaskUnexpectedErrors,
-            lambda: MaxTokensLimiter(max_token_count=settings.DIRECTUS.graphql_query_token_limit),
+            ValidationErrorCodes,
+            lambda: MaxTokensLimiter(max_token_count=settings.DIRECTUS.limits.graphql_query_tokens),
+            lambda: QueryDepthLimiter(max_depth=settings.DIRECTUS.limits.graphql_query_depth),
+            QueryCostLimiter,
         ],
     )
     _pass_events_through(schema)

@@ -280,6 +280,42 @@ def test_restricted_subscriber_asking_for_hidden_fields_gets_nothing(
     assert [e["type"] for e in events] == ["timeout"]
 
 
+OWNERS = """
+from accounts.models import Access, Permission, Policy, Role, User
+role = Role.objects.create(name="Owners")
+policy = Policy.objects.create(name="Owners policy")
+Access.objects.create(role=role, policy=policy)
+Permission.objects.create(policy=policy, collection="articles", action="read",
+    fields="id,title", permissions={"author": {"_eq": "$CURRENT_USER"}})
+print(User.objects.create_user("owner@example.com", "owner-password-1", role=role).pk)
+"""
+
+
+def test_a_delete_names_only_keys_of_rows_the_subscriber_could_read(
+    node_peers: Path, handshake_server: Server
+) -> None:
+    """A role reading only its own rows gets no ``next`` for another user's deleted row."""
+    server = handshake_server
+    created = manage(server.env, "shell", "-c", textwrap.dedent(OWNERS))
+    assert created.returncode == 0, created.stderr
+    owner_id = created.stdout.strip().splitlines()[-1]
+    admin = login(server)
+    theirs = rest(server, "POST", "", admin, title="Not yours")["id"]
+    mine = rest(server, "POST", "", admin, title="Yours", author=owner_id)["id"]
+    owner = login(server, {"email": "owner@example.com", "password": "owner-password-1"})
+    query = "subscription { articles_mutated(event: delete) { key event data { id } } }"
+    peer = subscriber(node_peers, server, owner, query=query)
+    try:
+        peer.until("ready")
+        rest(server, "DELETE", f"/{theirs}", admin)
+        rest(server, "DELETE", f"/{mine}", admin)
+        events = [peer.next_event()]
+    finally:
+        peer.stop()
+    # Had the first delete been announced, its event would come first.
+    assert mutations(events) == [{"key": mine, "event": "delete", "data": None}]
+
+
 def test_connection_init_without_token_is_closed_4403(
     node_peers: Path, handshake_server: Server
 ) -> None:

@@ -69,7 +69,11 @@ def test_reader_sees_only_visible_items_and_readable_fields(
         rest(server, "PATCH", f"/items/articles/{shown}", admin_token, json={"status": "draft"})
         assert ws.silent(0.5)  # no longer visible: no frame
         rest(server, "DELETE", f"/items/articles/{shown}", admin_token)
-        assert ws.recv() == {"type": "subscription", "event": "delete", "data": [shown], "uid": "1"}
+        assert ws.silent(0.5)  # a draft when deleted: the reader could not read it (ours)
+        again = create(server, admin_token, title="Again", status="published")
+        assert ws.recv()["data"] == [{"id": again, "title": "Again"}]
+        rest(server, "DELETE", f"/items/articles/{again}", admin_token)
+        assert ws.recv() == {"type": "subscription", "event": "delete", "data": [again], "uid": "1"}
 
 
 def test_event_filter_item_subscription_and_unsubscribe(server: Server, admin_token: str) -> None:
@@ -142,3 +146,34 @@ User.objects.create_user("victim@example.com", "victim-password-1",
         assert frame["type"] == "subscribe"
         assert frame["error"]["code"] == "FORBIDDEN"
         assert frame["uid"] == "1"
+
+
+OWNERS = """
+from accounts.models import Access, Permission, Policy, Role, User
+role = Role.objects.create(name="Owners")
+policy = Policy.objects.create(name="Owners policy", app_access=False)
+Access.objects.create(role=role, policy=policy)
+Permission.objects.create(policy=policy, collection="articles", action="read",
+    fields="id,title", permissions={"author": {"_eq": "$CURRENT_USER"}})
+owner = User.objects.create_user("owner@example.com", "owner-password-1", role=role)
+print(owner.pk)
+"""
+
+
+def test_a_delete_names_only_keys_of_rows_the_subscriber_could_read(
+    server: Server, admin_token: str
+) -> None:
+    """A role reading only its own rows is not told that another user's row was deleted."""
+    from tests.realtime.support import shell
+
+    owner_id = shell(server.env, OWNERS).strip().splitlines()[-1]
+    owner = {"email": "owner@example.com", "password": "owner-password-1"}
+    theirs = create(server, admin_token, title="Not yours", status="published")
+    mine = create(server, admin_token, title="Yours", author=owner_id)
+    with subscribed(server, owner) as ws:
+        assert [row["id"] for row in ws.init["data"]] == [mine]  # type: ignore[attr-defined]
+        rest(server, "DELETE", f"/items/articles/{theirs}", admin_token)
+        rest(server, "DELETE", f"/items/articles/{mine}", admin_token)
+        # Had the first delete been announced, its frame would come first.
+        assert ws.recv() == {"type": "subscription", "event": "delete", "data": [mine], "uid": "1"}
+        assert ws.silent(0.5)
