@@ -9,8 +9,7 @@ from typing import Any
 
 from django.db import IntegrityError
 
-from accounts.filters import FilterError, Variables, first_failure, substitute
-from accounts.permissions import Rule
+from accounts.permissions import FilterError, Rule, Variables, first_failure, substitute
 from core.errors import FailedValidation, InvalidPayload, RecordNotUnique
 from items.registry import CollectionSpec
 

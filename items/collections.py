@@ -1,9 +1,21 @@
-"""The built-in collections, registered when the app is ready."""
+"""The built-in collections, registered when the app is ready.
+
+``directus_users`` (contract access-model §1.1), with hardening over Directus:
+
+* ``auth_data`` holds identity-provider refresh tokens, so, like ``password``, it is never
+  readable through the API, for anyone, admins included: it reads back ``"**********"`` when
+  set (``null`` otherwise), is never writable and never queryable. ``tfa_secret`` and ``token``
+  read back concealed too.
+* a ``*`` in a non-admin permission row does not cover the privilege fields
+  (:data:`accounts.permissions.PRIVILEGE_USER_FIELDS`, see :mod:`accounts.permissions.fields`):
+  a policy names them to grant them.
+"""
 
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 
+from accounts.permissions import SECRET_USER_FIELDS
 from items.models import Article
 from items.registry import register
 
@@ -34,8 +46,9 @@ register(
     "directus_users",
     get_user_model(),
     fields=USER_FIELDS,
-    concealed=frozenset({"tfa_secret", "token"}),
+    concealed=frozenset({"tfa_secret", "token", "auth_data"}),
     hashed=frozenset({"password"}),
     never_writable=frozenset({"tfa_secret", "auth_data", "last_access"}),
+    secret=SECRET_USER_FIELDS,
     system=True,
 )

@@ -5,6 +5,7 @@ Every problem is a contract error raised before anything is written:
 * not an object → 400 INVALID_PAYLOAD;
 * a field no write row grants → 403 FORBIDDEN (unknown fields too, unless a row grants ``*``,
   then 400 INVALID_PAYLOAD ``Unknown field "x"``); read-only fields → 400 INVALID_PAYLOAD;
+* text holding a lone UTF-16 surrogate (``"\\ud800"``), keys included → 400 INVALID_PAYLOAD;
 * a value of the wrong JSON type, a malformed id or timestamp → 400 INVALID_PAYLOAD naming the
   field; ``null`` for a non-nullable field, a value outside the choices, a bad email →
   400 FAILED_VALIDATION; a missing required field on create → FAILED_VALIDATION ``required``.
@@ -26,6 +27,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from accounts.permissions import RuleSet, field_forbidden
 from core.errors import FailedValidation, InvalidPayload
 from core.text import NUL_MESSAGE, contains_nul
+from items.query import SURROGATE_MESSAGE, contains_surrogate
 from items.registry import CollectionSpec
 
 
@@ -33,6 +35,8 @@ def check_fields(spec: CollectionSpec, rules: RuleSet, payload: Any) -> dict[str
     """``payload`` as a dict whose every key the caller may write."""
     if not isinstance(payload, dict):
         raise InvalidPayload("Payload has to be an object")
+    if contains_surrogate(payload):
+        raise InvalidPayload(SURROGATE_MESSAGE)
     for name in payload:
         if name not in spec.fields:
             if rules.all_fields:

@@ -4,7 +4,9 @@ A collection exposes the model's concrete fields (or a chosen list). Fields Djan
 let users edit (``editable=False``: primary keys with defaults, ``auto_now`` timestamps) are
 read-only; ``concealed`` fields read back as ``"**********"`` when set and ``null`` otherwise;
 ``never_writable`` fields cannot be written through the items service at all; ``hashed``
-fields (passwords) are written as Argon2 hashes and read back concealed. System
+fields (passwords) are written as Argon2 hashes and read back concealed; ``secret`` fields
+(and every concealed one) are never usable in a query — filter, sort, search, aggregate,
+groupBy, dynamic variables — whoever asks (:func:`items.scope.query_target`). System
 collections (``directus_*``) serve relations and dynamic variables but not ``/items/``.
 """
 
@@ -31,6 +33,12 @@ class CollectionSpec:
     never_writable: frozenset[str] = frozenset()
     system: bool = False
     hashed: frozenset[str] = frozenset()
+    secret: frozenset[str] = frozenset()
+
+    @property
+    def unqueryable(self) -> frozenset[str]:
+        """Fields no query may name: concealed (hashed included) and secret ones."""
+        return self.concealed | self.secret
 
     @property
     def pk_name(self) -> str:
@@ -54,12 +62,13 @@ class CollectionSpec:
 
     @property
     def text_fields(self) -> tuple[str, ...]:
-        """Fields searched by ``search``: plain text columns that are not concealed."""
+        """Fields ``search`` may cover: plain text columns that are neither concealed nor
+        secret (the caller's read rows narrow them further)."""
         return tuple(
             name
             for name in self.fields
             if isinstance(self.field(name), TEXT_FIELDS)
-            and name not in self.concealed
+            and name not in self.unqueryable
             and not self.field(name).choices
         )
 
@@ -76,12 +85,13 @@ def register(
     never_writable: frozenset[str] = frozenset(),
     system: bool = False,
     hashed: frozenset[str] = frozenset(),
+    secret: frozenset[str] = frozenset(),
 ) -> CollectionSpec:
     """Expose ``model`` as collection ``name``; re-registering a name replaces it."""
     names = fields or tuple(f.name for f in model._meta.concrete_fields)
     read_only = frozenset(n for n in names if not model._meta.get_field(n).editable)
     spec = CollectionSpec(
-        name, model, names, read_only, concealed | hashed, never_writable, system, hashed
+        name, model, names, read_only, concealed | hashed, never_writable, system, hashed, secret
     )
     _BY_NAME[name] = spec
     return spec

@@ -1,25 +1,36 @@
 """Permission rows compiled to querysets: which items a caller may see or change, under which
 condition each field is visible, and how the caller's own filters resolve field paths.
 
-Rule filters run in system context (they may name any model field, relations included);
-the caller's filters, sorts and searches may only use fields a read row grants, and each
-condition on a field is guarded by the rows that grant it (the "cases" of access-model §5.2),
-so filtering never reveals a value the caller would read back as ``null``."""
+Rule filters run in system context (they may name any model field, relations included:
+:func:`accounts.permissions.model_resolver`).
+Everything the *caller* names in a query — filter, sort, search, aggregate, groupBy, and
+``$CURRENT_USER.<path>`` — passes :func:`query_target`, the one check: only registered fields
+a read row grants, never a concealed or secret one (admins included), and each use of a field is
+guarded by the rows that grant it (the "cases" of access-model §5.2), so no query reveals a
+value the caller would read back as ``null``."""
 
 from __future__ import annotations
 
-import datetime as dt
 from functools import cached_property
 from typing import Any
 
-from django.core.exceptions import FieldDoesNotExist, ValidationError
-from django.db import models
-from django.db.models import Q
-from django.utils import timezone
+from django.db.models import Case, F, Q, When
+from django.db.models.expressions import OrderBy
 
 from accounts.accountability import Accountability
-from accounts.filters import FilterError, Resolver, Target, Variables, compile_filter, substitute
-from accounts.permissions import RuleSet, field_forbidden, rules_for
+from accounts.permissions import (
+    FilterError,
+    Resolver,
+    RuleSet,
+    Target,
+    Variables,
+    coercer,
+    compile_filter,
+    field_forbidden,
+    model_resolver,
+    rules_for,
+    substitute,
+)
 from items.registry import CollectionSpec
 
 NOTHING = Q(pk__in=[])
@@ -48,11 +59,15 @@ class Scope:
         """Each row's item filter as a ``Q`` (``None``: the row covers every item)."""
         resolver = model_resolver(self.spec.model, self.prefix)
         return tuple(
-            None
-            if rule.unrestricted
-            else _compiled(substitute(rule.filter, self.variables), resolver)
+            None if rule.unrestricted else self._compiled(rule.filter, resolver)
             for rule in self.rules.rules
         )
+
+    def _compiled(self, filter: Any, resolver: Resolver) -> Q:
+        try:
+            return compile_filter(substitute(filter, self.variables), resolver)
+        except FilterError:
+            return NOTHING  # a stored rule that cannot apply grants nothing
 
     def covering(self, indices: list[int]) -> Q:
         """Items matched by any of the rows at ``indices``."""
@@ -90,54 +105,60 @@ class Scope:
         return Scope(spec, self.acc, self.variables, "read", f"{self.prefix}{field}__")
 
 
-def _compiled(filter: Any, resolver: Resolver) -> Q:
-    try:
-        return compile_filter(filter, resolver)
-    except FilterError:
-        return NOTHING  # a stored rule that cannot apply grants nothing
+def query_target(scope: Scope, path: tuple[str, ...]) -> Target:
+    """May the caller of ``scope`` query the field ``path`` (``("author", "email")``)?
 
-
-def model_resolver(model: type[models.Model], prefix: str = "") -> Resolver:
-    """System-context resolver: any concrete field, following relations of the model."""
-
-    def resolve(path: tuple[str, ...]) -> Target:
-        current: Any = model
-        field: Any = None
-        for name in path:
-            try:
-                field = current._meta.get_field(name)
-            except FieldDoesNotExist:
-                raise FilterError(f'Unknown field "{name}" in filter') from None
-            current = field.related_model if field.is_relation else None
-            if current is None and name != path[-1]:
-                raise FilterError(f'Field "{name}" has no nested fields')
-        return Target(prefix + "__".join(path), coercer(field))
-
-    return resolve
+    The one check behind every field a caller names in a query: filter, sort, search,
+    aggregate, groupBy, and ``$CURRENT_USER.<path>`` variables, for REST, sockets and GraphQL
+    alike. Each step must be a registered field that is neither concealed nor secret (for
+    admins too: a comparison is an oracle on a hash) and that a read row grants; relations
+    must lead to a registered collection the caller may read. Returns the ORM target with the
+    guard under which the value is visible; otherwise 403 FORBIDDEN, the answer Directus gives
+    for a field the caller may not read (same message, so existence does not leak)."""
+    if not path:
+        raise field_forbidden("", scope.spec.name)
+    current, guards = scope, []
+    for depth, name in enumerate(path):
+        _require_queryable(current, name, path[:depth])
+        if (guard := current.guard(name)) is not None:
+            guards.append(guard)
+        if depth < len(path) - 1:
+            current = _step(current, name, path[: depth + 1], path[depth + 1])
+            guards.append(current.visible())
+    field = current.spec.field(path[-1])
+    combined = Q(*guards) if guards else None
+    return Target(scope.prefix + "__".join(path), coercer(field), combined, field)
 
 
 def caller_resolver(scope: Scope) -> Resolver:
-    """Resolver for the caller's filters and sorts: only readable fields, each guarded."""
+    """Resolver for the caller's filters: :func:`query_target` on ``scope``."""
 
     def resolve(path: tuple[str, ...]) -> Target:
-        current, guards = scope, []
-        for depth, name in enumerate(path):
-            _require_readable(current, name, path[:depth])
-            guard = current.guard(name)
-            guards.append(guard) if guard is not None else None
-            if depth < len(path) - 1:
-                current = _step(current, name, path[: depth + 1], path[depth + 1])
-                guards.append(current.visible())
-        field = current.spec.field(path[-1])
-        combined = Q(*guards) if guards else None
-        return Target("__".join(path), coercer(field), combined)
+        return query_target(scope, path)
 
     return resolve
 
 
-def _require_readable(scope: Scope, name: str, path: tuple[str, ...]) -> None:
-    if name not in scope.spec.fields or not scope.rules.grants(name):
-        raise field_forbidden(name, scope.spec.name, path)
+def visible_value(target: Target) -> F | Case:
+    """The value of ``target`` as the caller reads it: ``null`` where its guard fails, so a
+    sort or an aggregate orders and counts only what the caller could read back."""
+    if target.guard is None:
+        return F(target.lookup)
+    return Case(When(target.guard, then=F(target.lookup)))
+
+
+def ordered(expression: F | Case, *, descending: bool) -> OrderBy:
+    """``expression`` in ascending or descending order with ``null`` as the smallest value,
+    as SQLite orders, on PostgreSQL too: one answer on every database."""
+    if descending:
+        return expression.desc(nulls_last=True)
+    return expression.asc(nulls_first=True)
+
+
+def _require_queryable(scope: Scope, name: str, path: tuple[str, ...]) -> None:
+    spec = scope.spec
+    if name not in spec.fields or name in spec.unqueryable or not scope.rules.grants(name):
+        raise field_forbidden(name, spec.name, path)
 
 
 def _step(scope: Scope, name: str, path: tuple[str, ...], child: str) -> Scope:
@@ -148,21 +169,3 @@ def _step(scope: Scope, name: str, path: tuple[str, ...], child: str) -> Scope:
     if not nested.rules.allowed:
         raise field_forbidden(child, related.name, path)
     return nested
-
-
-def coercer(field: Any) -> Any:
-    """Convert a filter value to ``field``'s Python type; misfits raise FilterError."""
-    target = field.target_field if field is not None and field.is_relation else field
-
-    def coerce(value: Any) -> Any:
-        if target is None or isinstance(value, dt.datetime):
-            return value
-        try:
-            converted = target.to_python(value)
-        except (ValidationError, ValueError, TypeError):
-            raise FilterError(f'Invalid value "{value}" for field "{field.name}"') from None
-        if isinstance(converted, dt.datetime) and timezone.is_naive(converted):
-            converted = timezone.make_aware(converted, dt.UTC)
-        return converted
-
-    return coerce

@@ -13,19 +13,27 @@ from typing import Any
 
 from django.core.exceptions import FieldError, ValidationError
 from django.db import transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import Q, QuerySet
 
 from accounts.accountability import Accountability
-from accounts.filters import FilterError, compile_filter, substitute
-from accounts.permissions import collection_forbidden, item_forbidden, variables_for
+from accounts.permissions import (
+    FilterError,
+    collection_forbidden,
+    compile_filter,
+    item_forbidden,
+    substitute,
+    variables_for,
+)
 from core.errors import Forbidden, InvalidPayload, InvalidQuery
 from items import registry
+from items.aggregate import aggregate
 from items.checks import check_foreign_keys, check_unique, check_validation, integrity_errors
-from items.events import ChangeAction, ItemChange, publish
+from items.events import ChangeAction, ItemChange, publish, snapshot
 from items.payload import check_fields, check_required, to_model_values
 from items.query import Query, parse_query
 from items.reader import read, select
-from items.scope import NOTHING, Scope, caller_resolver
+from items.scope import NOTHING, Scope, caller_resolver, ordered, query_target, visible_value
+from items.variables import query_variables
 
 QueryInput = Query | Mapping[str, Any] | None
 
@@ -49,6 +57,7 @@ class ItemsService:
         self.acc = accountability
         self.spec = registry.get(collection, allow_system=allow_system)
         self.variables = variables_for(accountability)
+        self.query_variables = query_variables(accountability, self.variables)
 
     # ------------------------------------------------------------ reads
 
@@ -58,9 +67,12 @@ class ItemsService:
         selection = select(scope, q.fields)
         visible = self._all().filter(scope.visible())
         filtered = _narrow(visible, self._conditions(scope, q))
-        ordered = filtered.order_by(*self._ordering(scope, q.sort))
         stop = None if q.limit is None else q.offset + q.limit
-        data = read(selection, ordered, q.offset, stop)
+        if q.aggregate or q.group_by:
+            data = aggregate(scope, filtered, q, q.offset, stop)
+        else:
+            ordered = filtered.order_by(*self._ordering(scope, q.sort))
+            data = read(selection, ordered, q.offset, stop)
         return Page(data, self._meta(q, visible, filtered))
 
     def read_one(self, key: Any, query: QueryInput = None) -> dict[str, Any]:
@@ -89,11 +101,17 @@ class ItemsService:
         pk = self._spec().pk_name
         shown = pk in selection.fields
         selection.fields = selection.fields if shown else [pk, *selection.fields]
-        rows = read(selection, self._all().filter(scope.visible(), pk__in=keys))
+        visible = self._all().filter(scope.visible(), pk__in=keys).order_by(pk)
+        rows = read(selection, visible)
         if len(rows) < len(set(keys)):
             return None
-        by_key = {row[pk]: row for row in rows}
-        return [by_key[k] if shown else _without(by_key[k], pk) for k in keys]
+        # the rows in key order; the primary key may be one the caller cannot read (then null)
+        order = [str(key) for key in visible.values_list(pk, flat=True)]
+        by_key = dict(zip(order, rows, strict=True))
+        written = [by_key.get(str(k)) for k in keys]
+        if any(row is None for row in written):
+            return None
+        return [row if shown else _without(row, pk) for row in written if row is not None]
 
     # ------------------------------------------------------------ writes
 
@@ -151,8 +169,9 @@ class ItemsService:
             allowed = self._all().filter(scope.visible(), pk__in=pks)
             if allowed.count() != len(set(pks)):
                 raise item_forbidden()
+            rows = snapshot(self._spec(), allowed)
             allowed.delete()
-            self._publish("delete", [str(pk) for pk in pks])
+            self._publish("delete", [str(pk) for pk in pks], rows)
         return [str(pk) for pk in pks]
 
     # ------------------------------------------------------------ helpers
@@ -188,7 +207,7 @@ class ItemsService:
         conditions = Q()
         if q.filter:
             try:
-                filter = substitute(q.filter, self.variables)
+                filter = substitute(q.filter, self.query_variables)
                 conditions &= compile_filter(filter, caller_resolver(scope))
             except FilterError as exc:
                 raise InvalidQuery(str(exc)) from None
@@ -197,23 +216,25 @@ class ItemsService:
         return conditions
 
     def _search(self, scope: Scope, text: str) -> Q:
-        """``icontains`` over the text fields the caller may read on each item, OR-ed."""
+        """``icontains`` over the text fields the caller may query (:func:`query_target`:
+        readable, neither concealed nor secret), each only where the caller may read it."""
         parts = []
         for name in scope.spec.text_fields:
             if scope.rules.grants(name):
-                guard = scope.guard(name)
-                match = Q(**{f"{name}__icontains": text})
-                parts.append(match & guard if guard is not None else match)
+                target = query_target(scope, (name,))
+                match = Q(**{f"{target.lookup}__icontains": text})
+                parts.append(match & target.guard if target.guard is not None else match)
         return Q(*parts, _connector=Q.OR) if parts else NOTHING
 
     def _ordering(self, scope: Scope, sort: tuple[str, ...]) -> list[Any]:
-        resolve = caller_resolver(scope)
+        """``sort`` through :func:`query_target`, ordering by the values the caller reads
+        (``null`` where a field is hidden on an item, the smallest value on every database),
+        then by primary key."""
         order: list[Any] = []
         for entry in sort:
             descending = entry.startswith("-")
-            target = resolve(tuple(entry.lstrip("-").split(".")))
-            expression = F(target.lookup)
-            order.append(expression.desc() if descending else expression.asc())
+            target = query_target(scope, tuple(entry.lstrip("-").split(".")))
+            order.append(ordered(visible_value(target), descending=descending))
         default: list[Any] = list(scope.spec.model._meta.ordering or [])
         return [*(order or default), "pk"]
 
@@ -257,9 +278,11 @@ class ItemsService:
                 setattr(item, attname, value)
             item.save()
 
-    def _publish(self, action: ChangeAction, keys: list[str]) -> None:
+    def _publish(
+        self, action: ChangeAction, keys: list[str], rows: tuple[dict[str, Any], ...] = ()
+    ) -> None:
         actor = str(self.acc.user) if self.acc.user else None
-        publish(ItemChange(self.collection, action, tuple(keys), actor))
+        publish(ItemChange(self.collection, action, tuple(keys), actor, rows))
 
 
 def _narrow(queryset: QuerySet[Any], condition: Q) -> QuerySet[Any]:

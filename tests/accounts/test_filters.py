@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from django.db.models import Q
 
-from accounts.filters import (
+from accounts.permissions import (
     FilterError,
     Target,
     Variables,

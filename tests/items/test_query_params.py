@@ -48,7 +48,9 @@ def test_limit_offset_page_and_sort(as_admin, numbered):
 
 
 def test_default_limit(as_admin, numbered):
-    limited = dataclasses.replace(CONFIG, query_limit_default=5)
+    limited = dataclasses.replace(
+        CONFIG, limits=dataclasses.replace(CONFIG.limits, query_default=5)
+    )
     with override_settings(DIRECTUS=limited):
         assert len(titles(as_admin.get("/items/articles"))) == 5
 
@@ -68,7 +70,9 @@ def test_bad_limits(as_admin, value, reason):
 
 
 def test_unlimited_only_when_the_maximum_is_unlimited(as_admin, numbered):
-    unlimited = dataclasses.replace(CONFIG, query_limit_max=-1, query_limit_default=5)
+    unlimited = dataclasses.replace(
+        CONFIG, limits=dataclasses.replace(CONFIG.limits, query_max=-1, query_default=5)
+    )
     with override_settings(DIRECTUS=unlimited):
         assert len(titles(as_admin.get("/items/articles?limit=-1"))) == 12
 

@@ -298,3 +298,18 @@ def test_delete_respects_the_item_filter_and_is_atomic(api, writer, grant, make_
     assert api.patch(f"/items/articles/{published.pk}", {}, format="json").json() == no_collection(
         action="update"
     )
+
+
+def test_create_with_a_read_rule_that_hides_the_primary_key(api, writer, grant):
+    """The answer of a write is built from what the caller may read; a read rule without the
+    primary key still answers with the readable fields, never a 500 after the commit."""
+    user, _, policy = writer
+    grant(policy, "articles", "create", fields="title")
+    grant(policy, "articles", "read", fields="title")
+    api.force_login(user)
+    one = api.post("/items/articles", {"title": "one"}, format="json")
+    assert one.status_code == 200
+    assert one.json()["data"] == {"title": "one"}
+    many = api.post("/items/articles", [{"title": "a"}, {"title": "b"}], format="json")
+    assert many.status_code == 200
+    assert many.json()["data"] == [{"title": "a"}, {"title": "b"}]

@@ -1,4 +1,5 @@
-"""``manage.py load_demo [--count N]``: add N demo articles, authored by existing users."""
+"""``manage.py load_demo [--count N] [--public]``: add N demo articles, authored by existing
+users; ``--public`` also lets the public policy read the published ones."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
+from accounts.bootstrap import public_policy
+from accounts.models import Action, Permission
 from items.models import Article, ArticleStatus
 
 STATUSES = [ArticleStatus.PUBLISHED, ArticleStatus.DRAFT, ArticleStatus.ARCHIVED]
@@ -19,9 +22,14 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--count", type=int, default=100, help="How many articles to add.")
+        parser.add_argument(
+            "--public",
+            action="store_true",
+            help="Let the public (no token) read published articles.",
+        )
 
     @transaction.atomic
-    def handle(self, *args: Any, count: int, **options: Any) -> None:
+    def handle(self, *args: Any, count: int, public: bool = False, **options: Any) -> None:
         authors: list[Any] = list(get_user_model()._default_manager.order_by("pk")) or [None]
         start = Article.objects.count()
         pairs = zip(range(start, start + count), itertools.cycle(authors), strict=False)
@@ -35,3 +43,11 @@ class Command(BaseCommand):
             for number, author in pairs
         )
         self.stdout.write(f"Created {count} articles.")
+        if public:
+            Permission.objects.get_or_create(
+                policy=public_policy(),
+                collection="articles",
+                action=Action.READ,
+                defaults={"fields": "*", "permissions": {"status": {"_eq": "published"}}},
+            )
+            self.stdout.write("The public may read published articles.")
