@@ -130,6 +130,12 @@ class User(AbstractBaseUser):
     language = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
     email_notifications = models.BooleanField(default=True)
     date_created = models.DateTimeField(auto_now_add=True)
+    # Failed sign-ins in a row (signin.lockout): in the database so no other traffic can evict
+    # them; signin.lockout changes them with F() updates (a full save() of an instance loaded
+    # earlier writes back the count it loaded).
+    failed_logins = models.PositiveIntegerField(default=0, editable=False)
+    # The only admin is throttled instead of suspended (signin.lockout): no sign-in until then.
+    login_throttled_until = models.DateTimeField(null=True, blank=True, editable=False)
     # The Directus static token (contract http-auth.md §7.12): a reference to its hashed row in
     # ``tokens.ApiKey``, never the secret. Read back concealed; set through
     # :func:`tokens.keys.set_user_token` (``PATCH /users/<id> {"token": ...}``, the admin).
@@ -151,7 +157,11 @@ class User(AbstractBaseUser):
     class Meta:
         ordering: ClassVar = ["email"]
         constraints: ClassVar = [
-            models.UniqueConstraint(Lower("email"), name="user_email_ci_unique"),
+            models.UniqueConstraint(
+                Lower("email"),
+                name="user_email_ci_unique",
+                violation_error_message="A user with this email already exists.",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -216,6 +226,7 @@ class Access(models.Model):
             models.CheckConstraint(
                 condition=~models.Q(role__isnull=False, user__isnull=False),
                 name="access_role_or_user_not_both",
+                violation_error_message="Attach a policy to a role or to a user, not both.",
             ),
         ]
 
@@ -264,7 +275,7 @@ class Permission(models.Model):
         return [f.strip() for f in (self.fields or "").split(",") if f.strip()]
 
     def clean(self) -> None:
-        from accounts.filters import FilterError, validate_filter_shape
+        from accounts.permissions import FilterError, validate_filter_shape
 
         for name in ("permissions", "validation"):
             value = getattr(self, name)
@@ -351,6 +362,7 @@ class AuthEventKind(models.TextChoices):
     LOGOUT_EVERYWHERE = "logout.everywhere", "logout everywhere"
     USER_SUSPENDED = "user.suspended", "user suspended"
     LOGIN_LOCKED_OUT = "login.locked_out", "login rate limited"
+    LOGIN_THROTTLED = "login.throttled", "login throttled"
     SESSION_REVOKED = "session.revoked", "session revoked"
     KEY_CREATED = "key.created", "key created"
     KEY_USED_NEW_IP = "key.used_new_ip", "key used from a new IP"

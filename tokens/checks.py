@@ -37,7 +37,7 @@ def check_admin_token(app_configs: Any = None, **kwargs: Any) -> list[checks.Che
     from core.errors import DirectusError
     from tokens.keys import validate_user_token
 
-    token = settings.DIRECTUS.admin_token
+    token = settings.DIRECTUS.bootstrap.admin_token
     if settings.DIRECTUS.errors or not token:
         return []
     try:

@@ -158,7 +158,7 @@ def keyring() -> Keyring:
     """The signing key and every key that still verifies, built once from the configuration."""
     config = settings.DIRECTUS.tokens
     if config.algorithm == "HS256":
-        backend = KeyedTokenBackend("HS256", signing_key=settings.DIRECTUS.secret)
+        backend = KeyedTokenBackend("HS256", signing_key=settings.DIRECTUS.server.secret)
         return Keyring(backend, {None: VerifyingKey(None, backend, None)})
     if not config.private_key:
         raise RuntimeError("ACCESS_TOKEN_PRIVATE_KEY is required for asymmetric algorithms")

@@ -127,10 +127,12 @@ class ApiKey(models.Model):
                 condition=models.Q(user__isnull=False, role__isnull=True)
                 | models.Q(user__isnull=True, role__isnull=False),
                 name="apikey_user_xor_role",
+                violation_error_message="Choose a user or a role (exactly one).",
             ),
             models.CheckConstraint(
                 condition=~models.Q(kind="user_token", user__isnull=True),
                 name="apikey_user_token_has_user",
+                violation_error_message="A user token belongs to a user.",
             ),
         ]
         indexes: ClassVar = [models.Index(fields=["user", "kind", "revoked_at"])]

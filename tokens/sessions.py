@@ -1,12 +1,22 @@
 """Refresh-session lifecycle: open, rotate (with grace and reuse detection), revoke.
 
-State lives in the database (rows) and, for revoked families, in the shared cache, so a
-refresh on one process and a reuse on another are caught, and access tokens of a revoked
-family stop working everywhere without a database lookup.
+The database is the record: a sign-in (a *family* of rotated sessions) is live while one of its
+rows is not revoked and its user is active; revoking sets ``revoked_at`` on the rows, and a
+deleted user's rows are gone. Nothing a cache holds can revive a revoked family: restarting a
+process, flooding a cache or asking another process gives the same answer.
+
+Access tokens name their family (``sid``). :func:`family_holder` answers "is F live, and for
+which user and role" with one indexed query, remembered per process for at most
+:data:`LIVE_MEMO_SECONDS`; a revocation is also written to the shared cache as a marker that is
+only ever added and only ever trusted to say "revoked" (with Redis it stops the family on every
+process at once; without it, other processes follow within the memo time).
 """
 
 from __future__ import annotations
 
+import contextlib
+import threading
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,12 +27,15 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from accounts.audit import record_event
+from accounts.models import UserStatus
 from core.net import Client
 from tokens.models import RefreshSession, SessionMode, digest, new_refresh_token
 
 REVOKED_FAMILY_KEY = "revoked-family:{}"
+_CACHE_ERRORS: tuple[type[Exception], ...] = (RedisError, OSError)
 
 
 @dataclass(frozen=True)
@@ -154,12 +167,117 @@ def revoke_user_sessions(
 
 
 def _remember_revoked(families: list[uuid.UUID]) -> None:
-    """Access tokens carry their family as ``sid``; keep revoked families in the shared cache
-    for as long as such a token can live."""
-    tokens = settings.DIRECTUS.tokens
-    ttl = max(tokens.access_ttl_ms, tokens.session_cookie.ttl_ms) // 1000 + 60
-    cache.set_many({REVOKED_FAMILY_KEY.format(f): True for f in families}, ttl)
+    """This process forgets the families at once (a rolled-back revocation then costs one
+    query, never a revival); once the revocation is committed the shared cache gets a marker
+    for as long as such a token can live (a speed-up for other processes only: the rows
+    already say it)."""
+    if not families:
+        return
+    _memo.forget_all(str(f) for f in families)
+
+    def remember() -> None:
+        tokens = settings.DIRECTUS.tokens
+        ttl = max(tokens.access_ttl_ms, tokens.session_cookie.ttl_ms) // 1000 + 60
+        # The database is the record; the marker is only a shortcut.
+        with contextlib.suppress(*_CACHE_ERRORS):
+            cache.set_many({REVOKED_FAMILY_KEY.format(f): True for f in families}, ttl)
+
+    transaction.on_commit(remember)
+
+
+#: How long a process trusts what it last read about a family (live or not).
+LIVE_MEMO_SECONDS = 1.0
+#: Families a process remembers; forgetting one only costs a query.
+LIVE_MEMO_SIZE = 8192
+
+
+@dataclass(frozen=True)
+class FamilyHolder:
+    """Who a live sign-in belongs to, as the database says now."""
+
+    user_id: uuid.UUID
+    role_id: uuid.UUID | None
+
+
+class _FamilyMemo:
+    """Per process, bounded: family → (read at, holder or ``None`` for dead). Only a speed-up:
+    an entry older than :data:`LIVE_MEMO_SECONDS` is read again, an evicted one too."""
+
+    def __init__(self, size: int = LIVE_MEMO_SIZE) -> None:
+        self.size = size
+        self._entries: dict[str, tuple[float, FamilyHolder | None]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, family: str, now: float) -> tuple[bool, FamilyHolder | None]:
+        entry = self._entries.get(family)
+        if entry is None or now - entry[0] >= LIVE_MEMO_SECONDS:
+            return False, None
+        return True, entry[1]
+
+    def put(self, family: str, now: float, holder: FamilyHolder | None) -> None:
+        with self._lock:
+            self._entries.pop(family, None)
+            while len(self._entries) >= self.size:
+                del self._entries[next(iter(self._entries))]
+            self._entries[family] = (now, holder)
+
+    def forget_all(self, families: Any) -> None:
+        now = time.monotonic()
+        for family in families:
+            self.put(family, now, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+_memo = _FamilyMemo()
+
+
+def forget_local_families() -> None:
+    """Drop this process's memo (tests; the database stays the record)."""
+    _memo.clear()
+
+
+def _marked_revoked(family: str) -> bool:
+    try:
+        return bool(cache.get(REVOKED_FAMILY_KEY.format(family)))
+    except _CACHE_ERRORS:
+        return False
+
+
+def _read_holder(family: str) -> FamilyHolder | None:
+    """One query on the ``family`` index joined to the user by primary key."""
+    try:
+        key = uuid.UUID(family)
+    except ValueError:
+        return None
+    row = (
+        RefreshSession.objects.filter(
+            family=key, revoked_at__isnull=True, user__status=UserStatus.ACTIVE
+        )
+        .order_by()
+        .values_list("user_id", "user__role_id")[:1]
+    )
+    found = list(row)
+    return FamilyHolder(user_id=found[0][0], role_id=found[0][1]) if found else None
+
+
+def family_holder(family: str) -> FamilyHolder | None:
+    """The user and role of sign-in ``family`` if it is live (a row not revoked, its user
+    active), else ``None``. Costs a cache read (the revocation marker) and, at most once per
+    :data:`LIVE_MEMO_SECONDS` per family and process, one indexed query."""
+    if _marked_revoked(family):
+        return None
+    now = time.monotonic()
+    known, holder = _memo.get(family, now)
+    if known:
+        return holder
+    holder = _read_holder(family)
+    _memo.put(family, now, holder)
+    return holder
 
 
 def family_revoked(family: str) -> bool:
-    return bool(cache.get(REVOKED_FAMILY_KEY.format(family)))
+    """Whether sign-in ``family`` no longer authenticates (see :func:`family_holder`)."""
+    return family_holder(family) is None

@@ -1,4 +1,17 @@
-"""User changes that end sessions (contract access-model.md §6)."""
+"""User changes that end sessions (contract access-model.md §6).
+
+A sign-in's access token carries the role it was issued for (``role``, with ``admin_access``
+and ``app_access``), and clients act on those claims. So a change to who the user is — status,
+credentials, **role** (changed, or deleted under them), or the policies attached to the user
+themselves — revokes their sessions in the database: the tokens die on every process
+(:func:`tokens.sessions.family_holder`), a refresh is refused, and the next sign-in gets claims
+that are true. We revoke rather than re-check grants on each request because revocation is
+durable, is recorded (``session.revoked`` with a reason) and costs nothing per request;
+:func:`tokens.resolvers.resolve_access_jwt` still compares the claimed role with the
+database's as a backstop for changes that send no signal. Changes to a *role's* policies or to
+a policy need no revocation: the role claim stays true and grants are recomputed from the
+database (:mod:`accounts.accountability`).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +21,8 @@ from typing import Any
 from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 from django.dispatch import receiver
 
-from accounts.models import User, UserStatus
+from accounts.audit import record_event
+from accounts.models import Access, AuthEventKind, AuthOutcome, Role, User, UserStatus
 from tokens.keycache import invalidate
 from tokens.models import ApiKey, RefreshSession
 from tokens.sessions import revoke_user_sessions
@@ -41,6 +55,8 @@ def _end_sessions(
         _forget_keys_of(instance)
     if instance.status != UserStatus.ACTIVE and previous["status"] == UserStatus.ACTIVE:
         revoke_user_sessions(instance.pk, f"user_{instance.status}")
+    elif previous["role_id"] != instance.role_id:
+        _revoke_for_access_change(instance.pk, "role_changed")
     elif previous["password"] != instance.password or previous["email"] != instance.email:
         session = keep_session_family.get()
         keep = (
@@ -54,6 +70,37 @@ def _end_sessions(
 @receiver(pre_delete, sender=User, dispatch_uid="tokens-user-pre-delete")
 def _user_deleted(sender: type[User], instance: User, **kwargs: Any) -> None:
     revoke_user_sessions(instance.pk, "user_deleted")
+
+
+@receiver(pre_delete, sender=Role, dispatch_uid="tokens-role-pre-delete")
+def _role_deleted(sender: type[Role], instance: Role, **kwargs: Any) -> None:
+    """Deleting a role sets its users' role to NULL without a save (no user signal)."""
+    for user_id in User.objects.filter(role=instance).values_list("pk", flat=True):
+        _revoke_for_access_change(user_id, "role_deleted")
+
+
+@receiver(post_save, sender=Access, dispatch_uid="tokens-access-saved")
+@receiver(post_delete, sender=Access, dispatch_uid="tokens-access-deleted")
+def _user_policies_changed(sender: type[Access], instance: Access, **kwargs: Any) -> None:
+    """A policy attached to (or detached from) the user themselves changes their grants."""
+    if instance.user_id is not None:
+        _revoke_for_access_change(instance.user_id, "policies_changed")
+
+
+def _revoke_for_access_change(user_id: Any, reason: str) -> None:
+    """End every sign-in of ``user_id`` (their tokens claim access they no longer have) and
+    record it when there was one."""
+    count = revoke_user_sessions(user_id, reason)
+    if count:
+        user = User.objects.filter(pk=user_id).first()
+        record_event(
+            AuthEventKind.SESSION_REVOKED,
+            outcome=AuthOutcome.SUCCESS,
+            user=user,
+            identifier=(user.email or "") if user else "",
+            reason=reason,
+            sessions=count,
+        )
 
 
 def _forget_keys_of(user: User) -> None:

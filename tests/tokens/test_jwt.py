@@ -35,7 +35,9 @@ def claims_for(user, **extra):
 
 
 def hs256(payload: dict, secret: str | None = None, **headers) -> str:
-    return jwt.encode(payload, secret or settings.DIRECTUS.secret, "HS256", headers=headers or None)
+    return jwt.encode(
+        payload, secret or settings.DIRECTUS.server.secret, "HS256", headers=headers or None
+    )
 
 
 def call(api, token: str):

@@ -29,10 +29,12 @@ def secrets_in(response) -> list[str]:
 
 
 def test_create_shows_the_secret_once_with_a_copy_button(site, editor, article) -> None:
-    response = site.post(
+    posted = site.post(
         "/admin/tokens/apikey/add/",
         {"name": "from admin", "user": str(editor.pk), "scope": '{"read_only": true}'},
     )
+    assert posted.status_code == 302  # post/redirect/get: the secrets page is a GET
+    response = site.get(posted["Location"])
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
     [secret] = secrets_in(response)
@@ -81,6 +83,7 @@ def test_rotate_action_shows_the_new_secrets(site, editor, article) -> None:
     response = site.post(
         "/admin/tokens/apikey/",
         {"action": "rotate_keys", "_selected_action": [str(issued.key.pk)]},
+        follow=True,
     )
     [secret] = secrets_in(response)
     assert with_token(secret).get("/items/articles").status_code == 200
@@ -92,6 +95,7 @@ def test_rotate_with_overlap_keeps_the_old_secret(site, editor, article) -> None
     response = site.post(
         "/admin/tokens/apikey/",
         {"action": "rotate_keys_with_overlap", "_selected_action": [str(issued.key.pk)]},
+        follow=True,
     )
     [secret] = secrets_in(response)
     assert with_token(secret).get("/items/articles").status_code == 200
@@ -111,6 +115,7 @@ def test_generate_and_clear_static_token_actions(site, editor, article) -> None:
     response = site.post(
         "/admin/accounts/user/",
         {"action": "generate_static_token", "_selected_action": [str(editor.pk)]},
+        follow=True,
     )
     [secret] = secrets_in(response)
     assert with_token(secret).get("/users/me").json()["data"]["id"] == str(editor.pk)
@@ -127,3 +132,21 @@ def test_pages_render(site, editor) -> None:
     create_key(name="k", user=editor)
     for path in ("/admin/tokens/apikey/", "/admin/tokens/apikey/add/", "/admin/accounts/user/add/"):
         assert site.get(path).status_code == 200, path
+
+
+def test_reloading_the_secrets_page_creates_and_shows_nothing(site, editor) -> None:
+    posted = site.post("/admin/tokens/apikey/add/", {"name": "once", "user": str(editor.pk)})
+    first = site.get(posted["Location"])
+    assert len(secrets_in(first)) == 1
+    again = site.get(posted["Location"], follow=True)
+    assert secrets_in(again) == []
+    assert "shown once already" in again.content.decode()
+    assert ApiKey.objects.filter(name="once").count() == 1
+
+
+def test_another_admin_cannot_open_the_secrets_page(site, editor, admin_user, make_user) -> None:
+    posted = site.post("/admin/tokens/apikey/add/", {"name": "mine", "user": str(editor.pk)})
+    other = SignedInClient()
+    other.force_login(make_user("second@example.com", role=admin_user.role))
+    assert secrets_in(other.get(posted["Location"], follow=True)) == []
+    assert secrets_in(site.get(posted["Location"])) == []  # gone: it was taken once
