@@ -11,12 +11,12 @@ class ConfiguredArgon2PasswordHasher(Argon2PasswordHasher):
 
     @property
     def memory_cost(self) -> int:  # type: ignore[override]
-        return int(settings.DIRECTUS.hash_memory_cost)
+        return int(settings.DIRECTUS.hashing.memory_cost)
 
     @property
     def time_cost(self) -> int:  # type: ignore[override]
-        return int(settings.DIRECTUS.hash_time_cost)
+        return int(settings.DIRECTUS.hashing.time_cost)
 
     @property
     def parallelism(self) -> int:  # type: ignore[override]
-        return int(settings.DIRECTUS.hash_parallelism)
+        return int(settings.DIRECTUS.hashing.parallelism)

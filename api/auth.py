@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
@@ -15,11 +16,17 @@ from rest_framework.views import APIView
 
 from accounts.models import DEFAULT_PROVIDER, User
 from api.authentication import request_accountability
-from core.errors import DirectusError, InvalidCredentials, RouteNotFound
+from core.errors import DirectusError, Forbidden, InvalidCredentials, RouteNotFound
 from signin.drivers import configured, provider
 from signin.drivers.base import AuthDriver
 from signin.flow import sign_in, stall, stalled
-from signin.refresh import logout, logout_everywhere, presented_token, refresh
+from signin.refresh import (
+    PresentedToken,
+    logout,
+    logout_everywhere,
+    presented_token,
+    refresh,
+)
 from tokens.cookies import (
     clear_refresh_cookie,
     clear_session_cookie,
@@ -167,6 +174,27 @@ def _provider(name: str, request: Request) -> AuthDriver:
         raise RouteNotFound(request.path) from None
 
 
+def refuse_cross_site_form(request: Request, token: PresentedToken) -> None:
+    """A credential the browser adds by itself (the refresh or session cookie) is only used for
+    a JSON request or a request from this server's own origin: an HTML form on another site can
+    post here with the victim's cookies, but cannot send ``application/json`` without a CORS
+    preflight. Clients that are not browsers send no ``Origin`` and are not affected."""
+    if token.mode == "json" or request.content_type.startswith("application/json"):
+        return
+    origin = request.META.get("HTTP_ORIGIN")
+    if origin is None or origin.rstrip("/") in own_origins(request):
+        return
+    raise Forbidden("A cookie credential from another origin needs a JSON body")
+
+
+def own_origins(request: Request) -> set[str]:
+    public = urlsplit(settings.DIRECTUS.server.public_url)
+    origins = {f"{request.scheme}://{request.get_host()}"}
+    if public.scheme in ("http", "https"):
+        origins.add(f"{public.scheme}://{public.netloc}")
+    return origins
+
+
 class RefreshView(APIView):
     @extend_schema(
         summary="Exchange a refresh token (or the session cookie) for new tokens",
@@ -178,6 +206,7 @@ class RefreshView(APIView):
         data = request.data
         started = time.monotonic()
         token = presented_token(data, request.COOKIES, refresh_cookie().name, session_cookie().name)
+        refuse_cross_site_form(request, token)
         try:
             issued = refresh(token, session_context(request))
         except DirectusError as error:
@@ -197,6 +226,7 @@ class LogoutView(APIView):
         token = presented_token(
             request.data, request.COOKIES, refresh_cookie().name, session_cookie().name
         )
+        refuse_cross_site_form(request, token)
         logout(token, session_context(request))
         return signed_out(request)
 
@@ -212,6 +242,8 @@ class LogoutEverywhereView(APIView):
         acc = request_accountability(request)
         if acc.user is None:
             raise InvalidCredentials()
+        if acc.scope is not None:  # a narrowed key acts for the owner only within its scope
+            raise Forbidden()
         user = User.objects.filter(pk=acc.user).first()
         if user is None:
             raise InvalidCredentials()
@@ -238,7 +270,7 @@ class ProvidersView(APIView):
                 for driver in configured()
                 if not (session_only and driver.redirects and _mode(driver) != "session")
             ],
-            "disableDefault": settings.DIRECTUS.auth_disable_default,
+            "disableDefault": settings.DIRECTUS.auth.disable_default,
         }
         return JsonResponse(body)
 

@@ -9,6 +9,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, HttpResponse
 from rest_framework import exceptions as drf
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import JSONParser
 
 from core.errors import (
@@ -22,7 +23,7 @@ from core.errors import (
     UnsupportedMediaType,
     error_response,
 )
-from core.text import NUL_MESSAGE, contains_nul
+from core.text import DEPTH_MESSAGE, NUL_MESSAGE, contains_nul, nested_deeper_than
 
 logger = logging.getLogger("core.errors")
 
@@ -44,9 +45,28 @@ class StrictJSONParser(JSONParser):
             raise InvalidPayload("The body is not valid UTF-8") from None
         except json.JSONDecodeError as exc:
             raise InvalidPayload(f"Unexpected token in JSON at position {exc.pos}") from None
+        except RecursionError:
+            raise InvalidPayload(DEPTH_MESSAGE) from None
+        if nested_deeper_than(data):
+            raise InvalidPayload(DEPTH_MESSAGE)
         if contains_nul(data):
             raise InvalidPayload(NUL_MESSAGE)
         return data
+
+
+class JSONOnlyNegotiation(DefaultContentNegotiation):
+    """An ``Accept`` header the view cannot satisfy gets the view's first renderer (JSON for
+    the API), as Directus answers: never a 406, never a 500. Views with several renderers
+    (the OpenAPI schema's ``?format=json``) still negotiate as usual."""
+
+    def select_renderer(
+        self, request: Any, renderers: Any, format_suffix: Any = None
+    ) -> tuple[Any, str]:
+        try:
+            return super().select_renderer(request, renderers, format_suffix)
+        except drf.NotAcceptable:
+            renderer = renderers[0]
+            return renderer, renderer.media_type
 
 
 def as_directus_error(exc: Exception) -> DirectusError | None:
@@ -88,6 +108,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponse:
         request = context.get("request")
         allowed = [m for m in getattr(view, "allowed_methods", []) if m not in {"OPTIONS", "HEAD"}]
         error = MethodNotAllowed(getattr(request, "method", ""), allowed)
+    if isinstance(exc, drf.UnsupportedMediaType):
+        request = context.get("request")
+        media_type = getattr(request, "content_type", "") or ""
+        error = UnsupportedMediaType(media_type.split(";")[0].strip() or None)
     if error is None:
         logger.exception("Unexpected error while serving a request")
         error = InternalServerError()

@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from accounts.accountability import Accountability
 from api.authentication import request_accountability
 from core.errors import InvalidPayload
-from items.query import query_from_params
+from items.query import AGGREGATES, query_from_params
 from items.service import ItemsService
 
 TAGS = ["Items"]
@@ -32,6 +32,19 @@ QUERY = [
     OpenApiParameter("offset", int, description="Items to skip."),
     OpenApiParameter("page", int, description="1-based page of `limit` items."),
     OpenApiParameter("meta", str, description="total_count, filter_count or *."),
+    OpenApiParameter(
+        "aggregate",
+        {
+            "type": "object",
+            "properties": {name: {"type": "string"} for name in AGGREGATES},
+            "additionalProperties": False,
+        },
+        style="deepObject",
+        explode=True,
+        description="aggregate[<function>]=<CSV of fields> (count also takes *); "
+        "the answer is one row, or one per group with groupBy.",
+    ),
+    OpenApiParameter("groupBy", str, description="CSV of fields to group the aggregate by."),
 ]
 FIELDS_ONLY = QUERY[:1]
 ERRORS: dict[int, OpenApiResponse] = {

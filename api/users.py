@@ -74,7 +74,7 @@ class UsersService(ItemsService):
 
     def create_many(self, items: Any) -> list[str]:
         for item in items if isinstance(items, list) else []:
-            self._check_payload(item, keys=[])
+            self._check_payload(item, keys=[], action="create")
         if not isinstance(items, list) or not any(_has_token(item) for item in items):
             return super().create_many(items)
         self._check_token_field("create")
@@ -85,7 +85,7 @@ class UsersService(ItemsService):
         return keys
 
     def update_many(self, keys: Any, data: Any) -> list[str]:
-        self._check_payload(data, keys=keys)
+        self._check_payload(data, keys=keys, action="update")
         self._check_last_admin("update", keys, data)
         if not _has_token(data):
             with self._keeping_current_session():
@@ -100,7 +100,7 @@ class UsersService(ItemsService):
     def update_batch(self, items: Any) -> list[str]:
         for item in items if isinstance(items, list) else []:
             if isinstance(item, Mapping):
-                self._check_payload(item, keys=[item.get("id")])
+                self._check_payload(item, keys=[item.get("id")], action="update")
                 self._check_last_admin("update", [item.get("id")], item)
                 if _has_token(item):
                     self._check_token_targets([item.get("id")], item)
@@ -120,8 +120,10 @@ class UsersService(ItemsService):
     # ------------------------------------------------------------ the static token
 
     def _check_token_field(self, action: str) -> None:
-        """``token`` is written like any field: a write row must grant it (403 otherwise)."""
-        if not self._scope(action).rules.grants(TOKEN):
+        """``token`` is written like any field: a write row must grant it (403 otherwise). A
+        scoped API key never may: the static token it would set carries the owner's full
+        permissions, so the key would widen itself."""
+        if self.acc.scope is not None or not self._scope(action).rules.grants(TOKEN):
             raise field_forbidden(TOKEN, COLLECTION)
 
     def _check_token_targets(self, keys: Any, data: Mapping[str, Any]) -> None:
@@ -143,7 +145,10 @@ class UsersService(ItemsService):
         for key, token in pairs:
             set_user_token(User.objects.get(pk=key), validate_user_token(token), actor=actor)
 
-    def _check_payload(self, data: Any, keys: Any) -> None:
+    def _check_payload(self, data: Any, keys: Any, action: str) -> None:
+        """The users-service rules on a payload, once the caller may ``action`` users at all
+        (authorise before validating: nobody without the right learns which e-mails exist)."""
+        self._scope(action)
         if not isinstance(data, Mapping):
             return
         if "tfa_secret" in data:

@@ -20,7 +20,7 @@ def check_configuration(app_configs: Any = None, **kwargs: Any) -> list[checks.C
         checks.Warning(text, id=f"directus.W{index:03d}")
         for index, text in enumerate(config.warnings, 1)
     ]
-    if config.secret_is_generated and not config.production:
+    if config.server.secret_is_generated and not config.production:
         messages.append(
             checks.Warning(
                 "SECRET is not set; using a fixed development secret. Set SECRET in production.",

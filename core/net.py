@@ -33,9 +33,9 @@ def client_ip(header: Any, peer: str | None) -> str | None:
     None) and the socket ``peer``."""
     config = settings.DIRECTUS
     candidates: list[str | None] = []
-    if config.ip_custom_header:
-        candidates.append(header(config.ip_custom_header.lower()))
-    if config.ip_trust_proxy:
+    if config.server.ip_custom_header:
+        candidates.append(header(config.server.ip_custom_header.lower()))
+    if config.server.ip_trust_proxy:
         forwarded = header("x-forwarded-for") or ""
         candidates.append(forwarded.split(",")[0].strip() or None)
     candidates.append(peer)

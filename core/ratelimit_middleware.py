@@ -34,7 +34,7 @@ def is_exempt(path: str) -> bool:
 
 def check_rate_limits(request: HttpRequest) -> None:
     """Spend one point from the global bucket (if on), then from the client IP's (if on)."""
-    limits = settings.DIRECTUS.rate_limits
+    limits = settings.DIRECTUS.limits
     if limits.global_.enabled:
         _limiter("global", limits.global_).consume(GLOBAL_KEY)
     if limits.api.enabled:

@@ -6,7 +6,7 @@ from typing import Any
 
 from core.config import BASE_DIR, CONFIG, Config
 
-SECRET_KEY = CONFIG.secret
+SECRET_KEY = CONFIG.server.secret
 DEBUG = CONFIG.debug
 ALLOWED_HOSTS = ["*"]  # the server is addressed by whatever name the proxy uses; see PUBLIC_URL
 
@@ -17,6 +17,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "corsheaders",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -36,6 +37,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "core.middleware.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "core.security.TransportSecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.middleware.CorsMiddleware",
     "core.ratelimit_middleware.RateLimitMiddleware",
@@ -142,7 +144,7 @@ else:
 
 # Rate-limit counters and login-attempt counters: shared through Redis with
 # RATE_LIMITER_STORE=redis, per process with memory.
-if CONFIG.rate_limits.store == "redis" and CONFIG.redis:
+if CONFIG.limits.store == "redis" and CONFIG.redis:
     CACHES["ratelimit"] = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": CONFIG.redis.url,
@@ -175,12 +177,29 @@ STATIC_URL = "static/"
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
-DATA_UPLOAD_MAX_MEMORY_SIZE = CONFIG.max_payload_size
+DATA_UPLOAD_MAX_MEMORY_SIZE = CONFIG.server.max_payload_size
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
 
-if CONFIG.ip_trust_proxy:
+if CONFIG.server.ip_trust_proxy:
     USE_X_FORWARDED_HOST = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# CORS_* (core.config.cors) onto django-cors-headers (core.middleware.CorsMiddleware).
+# Off: a path pattern that matches nothing, so no request gets any CORS header. "true" reflects
+# every origin through a match-all pattern, so that CORS_CREDENTIALS stays independent (the
+# library's allow-all reflects only with credentials). "*" is allow-all without credentials,
+# the only way the library answers "*". Each list goes in as one comma-joined item so that the
+# headers read "GET,POST" as in Directus, not the library's "GET, POST".
+_CORS = CONFIG.cors
+CORS_URLS_REGEX = r"^/" if _CORS.origin_mode != "off" else r"(?!)"
+CORS_ALLOW_ALL_ORIGINS = _CORS.origin_mode == "any"
+CORS_ALLOWED_ORIGIN_REGEXES = [r"^.*$"] if _CORS.origin_mode == "reflect" else []
+CORS_ALLOWED_ORIGINS = _CORS.allowed_origins
+CORS_ALLOW_CREDENTIALS = _CORS.credentials and _CORS.origin_mode != "any"
+CORS_ALLOW_METHODS = [",".join(_CORS.methods)]
+CORS_ALLOW_HEADERS = [",".join(_CORS.allowed_headers)]
+CORS_EXPOSE_HEADERS = [",".join(_CORS.exposed_headers)] if _CORS.exposed_headers else []
+CORS_PREFLIGHT_MAX_AGE = _CORS.max_age
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.DirectusAuthentication"],
@@ -188,6 +207,7 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["api.drf.StrictJSONParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "api.drf.JSONOnlyNegotiation",
     "EXCEPTION_HANDLER": "api.drf.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": [],
@@ -230,11 +250,11 @@ LOGGING = {
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": CONFIG.log_style,
+            "formatter": CONFIG.server.log_style,
             "filters": ["request"],
         },
     },
-    "root": {"handlers": ["console"], "level": _LEVELS[CONFIG.log_level]},
+    "root": {"handlers": ["console"], "level": _LEVELS[CONFIG.server.log_level]},
     "loggers": {
         "django.server": {"level": "WARNING"},
         "uvicorn.access": {"level": "WARNING"},

@@ -10,7 +10,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 urlpatterns = [
-    path("", RedirectView.as_view(url=settings.DIRECTUS.root_redirect, permanent=False)),
+    path("", RedirectView.as_view(url=settings.DIRECTUS.server.root_redirect, permanent=False)),
     path("admin/", admin.site.urls),
     path("server/specs/oas", SpectacularAPIView.as_view(), name="openapi-schema"),
     path(

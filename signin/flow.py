@@ -26,7 +26,13 @@ from django.utils import timezone
 from accounts.models import User, UserStatus
 from core.errors import InvalidCredentials, InvalidOtp, RequestsExceeded
 from signin.drivers.base import AuthDriver
-from signin.lockout import login_limits, record_failed_login, reset_failed_logins
+from signin.lockout import (
+    login_limits,
+    note_failed_attempt,
+    record_failed_login,
+    refuse_throttled,
+    reset_failed_logins,
+)
 from signin.payload import LoginPayload
 from tokens.issue import IssuedTokens, issue_tokens
 from tokens.models import SessionMode
@@ -90,10 +96,12 @@ def authenticate(driver: AuthDriver, payload: LoginPayload, context: SessionCont
     if user is None:
         raise _fail("unknown_user", driver, context, None, who)
     _check_account(driver, user, context, who)
+    refuse_throttled(user)
     if not verified:
         suspended = record_failed_login(user, ip=context.ip, user_agent=context.user_agent)
         raise _fail("suspended" if suspended else "wrong_password", driver, context, user, who)
     if user.tfa_secret and not _otp_ok(user.tfa_secret, payload.otp):
+        note_failed_attempt(context.ip, who)
         context.audit(
             "login.failure", "failure", user=user, reason="invalid_otp", provider=driver.name
         )
@@ -112,6 +120,8 @@ def _check_account(driver: AuthDriver, user: User, context: SessionContext, who:
 def _fail(
     reason: str, driver: AuthDriver, context: SessionContext, user: User | None, who: str
 ) -> InvalidCredentials:
+    """Count the failure against the account's budget, log it, and answer as for any failure."""
+    note_failed_attempt(context.ip, who)
     context.audit(
         "login.failure",
         "failure",

@@ -7,13 +7,11 @@ server, an URL under ``PUBLIC_URL``, or one listed in ``LOGIN_REDIRECT_ALLOW_LIS
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
@@ -23,6 +21,7 @@ from core.errors import DirectusError, InvalidCredentials, InvalidOtp, RequestsE
 from signin.drivers import configured, provider
 from signin.flow import sign_in, stalled
 from signin.payload import LoginPayload, valid_email
+from signin.redirects import RedirectRejected, resolve_login_redirect
 from signin.refresh import PresentedToken, logout
 from tokens.authentication import authenticate_request
 from tokens.cookies import clear_session_cookie, set_session_cookie
@@ -31,22 +30,18 @@ from tokens.sessions import SessionContext
 GENERIC_ERROR = "The email or password is not right."
 
 
-def allowed_redirect(target: str | None, request: HttpRequest) -> str | None:
-    """``target`` if it is safe to send a signed-in person to, else None."""
+def allowed_redirect(target: str | None) -> str | None:
+    """``target`` if it is safe to send a signed-in person to (:mod:`signin.redirects`: from
+    ``PUBLIC_URL`` and ``LOGIN_REDIRECT_ALLOW_LIST``, never the ``Host`` header), else None."""
     if not target:
         return None
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return target
     config = settings.DIRECTUS
-    public = config.public_url.rstrip("/")
-    candidates = [*config.login_redirect_allow_list, *([public] if public else [])]
-    parsed = urlsplit(target)
-    for allowed in candidates:
-        base = urlsplit(allowed)
-        same_origin = (parsed.scheme, parsed.netloc) == (base.scheme, base.netloc)
-        if base.scheme in {"http", "https"} and same_origin and parsed.path.startswith(base.path):
-            return target
-    return None
+    try:
+        return resolve_login_redirect(
+            target, config.server.public_url, config.auth.login_redirect_allow_list
+        )
+    except RedirectRejected:
+        return None
 
 
 def _context(request: HttpRequest) -> SessionContext:
@@ -96,7 +91,7 @@ def login_page(request: HttpRequest) -> HttpResponse:
         return _form(request, 401, error="Enter the one-time code from your app.", ask_otp=True)
     except DirectusError:
         return _form(request, 401, error=GENERIC_ERROR)
-    target = allowed_redirect(request.POST.get("redirect"), request) or reverse("account-page")
+    target = allowed_redirect(request.POST.get("redirect")) or reverse("account-page")
     response = HttpResponseRedirect(target)
     set_session_cookie(response, issued.access_token)
     return response

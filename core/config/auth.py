@@ -1,5 +1,6 @@
 """The ``auth`` section: sign-in providers from ``AUTH_PROVIDERS`` and ``AUTH_<NAME>_*``
-(contract sso.md §1, env.md §4.2).
+(contract sso.md §1, env.md §4.2), ``AUTH_DISABLE_DEFAULT`` (no built-in ``default`` local
+provider) and ``LOGIN_REDIRECT_ALLOW_LIST`` (absolute URLs a sign-in may redirect to).
 
 Each name in ``AUTH_PROVIDERS`` (order kept) becomes a :class:`ProviderConfig` whose options are
 every variable starting with ``AUTH_<NAME upper-cased>_`` (case-insensitive, ``_FILE`` forms
@@ -16,10 +17,9 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from core.config import EnvReader
+from core.config.env import EnvReader
 
 RESERVED_NAMES = ("default",)
 _NAME = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -51,6 +51,8 @@ class ProviderConfig:
 @dataclass(frozen=True)
 class Auth:
     providers: tuple[ProviderConfig, ...] = ()
+    disable_default: bool = False
+    login_redirect_allow_list: list[str] = field(default_factory=list)
 
 
 def camel_case(snake: str) -> str:
@@ -108,6 +110,14 @@ def _put(options: dict[str, Any], path: list[str], value: Any) -> None:
 
 
 def load_auth(env: EnvReader) -> Auth:
+    return Auth(
+        providers=load_providers(env),
+        disable_default=env.boolean("AUTH_DISABLE_DEFAULT", False),
+        login_redirect_allow_list=env.csv("LOGIN_REDIRECT_ALLOW_LIST", ""),
+    )
+
+
+def load_providers(env: EnvReader) -> tuple[ProviderConfig, ...]:
     providers: list[ProviderConfig] = []
     for name in env.csv("AUTH_PROVIDERS", ""):
         if name.lower() in RESERVED_NAMES:
@@ -127,4 +137,4 @@ def load_auth(env: EnvReader) -> Auth:
             )
             continue
         providers.append(ProviderConfig(name=name, driver=driver.strip(), options=options))
-    return Auth(providers=tuple(providers))
+    return tuple(providers)

@@ -39,7 +39,7 @@ def providers() -> dict[str, AuthDriver]:
     Providers whose driver is unknown are left out (a system check warns about them)."""
     config = settings.DIRECTUS
     found: dict[str, AuthDriver] = {}
-    if not config.auth_disable_default:
+    if not config.auth.disable_default:
         found[DEFAULT_PROVIDER] = LocalDriver(ProviderConfig(DEFAULT_PROVIDER, LocalDriver.kind))
     for provider in config.auth.providers:
         cls = _drivers.get(provider.driver)

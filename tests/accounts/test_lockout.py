@@ -16,6 +16,7 @@ from core.errors import RequestsExceeded, ServiceUnavailable
 from signin.lockout import (
     failed_logins,
     login_limits,
+    note_failed_attempt,
     record_failed_login,
     reset_failed_logins,
 )
@@ -25,8 +26,8 @@ pytestmark = pytest.mark.django_db
 
 def login_limits_set(ip: RateLimit, account: RateLimit) -> Any:
     config = settings.DIRECTUS
-    rate_limits = dataclasses.replace(config.rate_limits, login_ip=ip, login_account=account)
-    return override_settings(DIRECTUS=dataclasses.replace(config, rate_limits=rate_limits))
+    limits = dataclasses.replace(config.limits, login_ip=ip, login_account=account)
+    return override_settings(DIRECTUS=dataclasses.replace(config, limits=limits))
 
 
 def attempts(settings_row: int | None) -> None:
@@ -53,10 +54,12 @@ def test_login_limit_per_ip() -> None:
     assert refused.value.extensions["limit"] == 3
 
 
-def test_login_limit_per_account_ignores_case_and_ip() -> None:
+def test_login_limit_per_account_counts_failures_ignoring_case_and_ip() -> None:
     with login_limits_set(RateLimit(True, 100, 60), RateLimit(True, 2, 60)):
-        login_limits("203.0.113.1", "Carol@Example.com")
-        login_limits("203.0.113.2", "carol@example.com ")
+        for _ in range(5):  # attempts alone (correct sign-ins) spend nothing
+            login_limits("203.0.113.1", "Carol@Example.com")
+        note_failed_attempt("203.0.113.1", "Carol@Example.com")
+        note_failed_attempt("203.0.113.2", "carol@example.com ")
         with pytest.raises(RequestsExceeded):
             login_limits("203.0.113.3", "CAROL@EXAMPLE.COM")
         login_limits("203.0.113.3", "dave@example.com")
@@ -88,8 +91,9 @@ def test_login_limits_can_be_switched_off() -> None:
 
 def test_login_limits_without_an_ip_still_limit_the_account() -> None:
     with login_limits_set(RateLimit(True, 1, 60), RateLimit(True, 2, 60)):
-        login_limits(None, "a@example.com")
-        login_limits(None, "a@example.com")
+        for _ in range(2):
+            login_limits(None, "a@example.com")
+            note_failed_attempt(None, "a@example.com")
         with pytest.raises(RequestsExceeded):
             login_limits(None, "a@example.com")
 

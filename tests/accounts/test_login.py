@@ -27,7 +27,9 @@ def login(api, **body):
 
 
 def claims(token: str) -> dict:
-    return jwt.decode(token, settings.DIRECTUS.secret, algorithms=["HS256"], issuer="directus")
+    return jwt.decode(
+        token, settings.DIRECTUS.server.secret, algorithms=["HS256"], issuer="directus"
+    )
 
 
 def test_json_mode_returns_expires_refresh_and_access_in_that_order(api, user):
@@ -237,7 +239,8 @@ def test_totp_users_need_an_otp(api, user):
 def test_disabled_default_provider_is_route_not_found(api, user, settings):
     from dataclasses import replace
 
-    settings.DIRECTUS = replace(settings.DIRECTUS, auth_disable_default=True)
+    auth = replace(settings.DIRECTUS.auth, disable_default=True)
+    settings.DIRECTUS = replace(settings.DIRECTUS, auth=auth)
     response = login(api, email="editor@example.com", password=PASSWORD)
     assert response.status_code == 404
     assert response.json()["errors"][0]["extensions"]["code"] == "ROUTE_NOT_FOUND"

@@ -150,7 +150,7 @@ def test_the_same_stall(api, ada, settings):
 
 
 def test_the_same_per_account_limit(api, ada, settings):
-    points = settings.DIRECTUS.rate_limits.login_account.points
+    points = settings.DIRECTUS.limits.login_account.points
     for _ in range(points):
         assert login(api, "ada", "nope").status_code == 401
     refused = login(api, "ada", "difference-engine")
@@ -177,3 +177,14 @@ def test_bad_bodies_and_unknown_providers(api, ada):
         response = api.post(f"/auth/login/{name}", {}, format="json")
         assert response.status_code == 404
         assert response.json()["errors"][0]["extensions"]["code"] == "ROUTE_NOT_FOUND"
+
+
+def test_correct_sign_ins_are_never_refused_by_the_per_account_limit(api, admin_user, settings):
+    """The per-account limit counts failures: a client signing in correctly more often than
+    the limit keeps working (the per-IP limit still bounds volume)."""
+    points = settings.DIRECTUS.limits.login_account.points
+    assert settings.DIRECTUS.limits.login_ip.points > points + 5
+    body = {"email": "admin@example.com", "password": "admin-password-1"}
+    statuses = [api.post("/auth/login", body, format="json").status_code for _ in range(points + 5)]
+    assert statuses == [200] * (points + 5)
+    assert not AuthEvent.objects.filter(kind="login.locked_out").exists()

@@ -77,7 +77,7 @@ def test_admin_sign_ins_are_in_the_auth_log(browser, admin_user):
 
 
 def test_admin_sign_in_is_rate_limited_per_account(browser, admin_user, settings):
-    limits = settings.DIRECTUS.rate_limits
+    limits = settings.DIRECTUS.limits
     points = limits.login_account.points
     for _ in range(points):
         assert page_sign_in(browser, password="wrong").status_code == 401

@@ -31,6 +31,7 @@ from items.registry import all_collections
 from signin.refresh import logout_everywhere
 from tokens.keys import generate_user_token, set_user_token
 from tokens.sessions import SessionContext
+from web.admin.fields import OptionalJSONField
 from web.admin.tokens import UserApiKeyInline, admin_actor, secret_once_response
 
 
@@ -168,6 +169,11 @@ class PermissionForm(forms.ModelForm):
             "validation",
             "presets",
         )
+        field_classes: ClassVar = {
+            "permissions": OptionalJSONField,
+            "validation": OptionalJSONField,
+            "presets": OptionalJSONField,
+        }
 
 
 class PermissionInline(admin.StackedInline):

@@ -3,16 +3,22 @@ creating (secret shown once), listing, revoking and rotating keys."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import secrets
 from datetime import timedelta
-from typing import Any
+from typing import Any, ClassVar
 
+from cryptography.fernet import Fernet
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
+from django.core.cache import cache
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 
 from accounts.models import User
@@ -21,6 +27,7 @@ from core.net import request_ip
 from tokens.keys import Actor, checked_scope, create_key, owner_label, revoke_key, rotate_key
 from tokens.models import ApiKey, RefreshSession
 from tokens.sessions import revoke_family
+from web.admin.fields import OptionalJSONField
 
 
 @admin.register(RefreshSession)
@@ -75,16 +82,45 @@ def admin_actor(request: HttpRequest) -> Actor:
     return Actor(user=user, ip=request_ip(request), user_agent=request.META.get("HTTP_USER_AGENT"))
 
 
+SECRET_ONCE_TTL_S = 120
+_SECRET_ONCE_KEY = "admin:secret-once:{}"
+
+
+def _sealer() -> Fernet:
+    """Encrypts secrets waiting to be shown, with a key derived from ``SECRET``."""
+    key = hashlib.sha256(b"admin-secret-once:" + settings.DIRECTUS.server.secret.encode()).digest()
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
 def secret_once_response(
     request: HttpRequest, title: str, issued: list[dict[str, str]], continue_url: str
 ) -> HttpResponse:
-    """A page that shows new secrets once (with copy buttons); never cached, never stored."""
-    context = {
-        **admin.site.each_context(request),
+    """Post/redirect/get for new secrets: keep them for :data:`SECRET_ONCE_TTL_S` seconds,
+    encrypted, in the cache, and send the browser to the page that shows them once (reloading
+    that page, or the form that made them, creates and shows nothing more)."""
+    ticket = secrets.token_urlsafe(24)
+    page = {
         "title": title,
         "issued": issued,
         "continue_url": continue_url,
+        "user": str(request.user.pk),
     }
+    sealed = _sealer().encrypt(json.dumps(page).encode())
+    cache.set(_SECRET_ONCE_KEY.format(ticket), sealed, SECRET_ONCE_TTL_S)
+    return HttpResponseRedirect(reverse("admin:tokens_apikey_secret_once", args=[ticket]))
+
+
+def show_secrets_once(request: HttpRequest, ticket: str) -> HttpResponse:
+    """The page that shows new secrets (with copy buttons); never cached, shown once."""
+    sealed = cache.get(_SECRET_ONCE_KEY.format(ticket))
+    cache.delete(_SECRET_ONCE_KEY.format(ticket))
+    page = json.loads(_sealer().decrypt(sealed)) if sealed else None
+    if page is None or page["user"] != str(request.user.pk):
+        messages.warning(
+            request, "Those secrets were shown once already; they cannot be shown again."
+        )
+        return HttpResponseRedirect(reverse("admin:tokens_apikey_changelist"))
+    context = {**admin.site.each_context(request), **page}
     response = TemplateResponse(request, "admin/tokens/secret_once.html", context)
     response["Cache-Control"] = "no-store"
     return response
@@ -104,6 +140,7 @@ class ApiKeyForm(forms.ModelForm):
     class Meta:
         model = ApiKey
         fields = ("name", "user", "role", "expires_at", "scope")
+        field_classes: ClassVar = {"scope": OptionalJSONField}
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -123,8 +160,7 @@ class ApiKeyForm(forms.ModelForm):
 class ApiKeyAdmin(admin.ModelAdmin):
     form = ApiKeyForm
     list_display = (
-        "prefix_shown", "name", "kind", "owner", "scope_summary", "expires_at", "last_used_at",
-        "last_used_ip", "state",
+        "prefix_shown", "name", "owner", "scope_summary", "expires_at", "last_use", "state",
     )  # fmt: skip
     list_filter = ("kind", "revoked_at", "created_at")
     search_fields = ("name", "prefix", "user__email", "role__name")
@@ -135,6 +171,11 @@ class ApiKeyAdmin(admin.ModelAdmin):
         "kind", "prefix", "created_at", "created_by", "last_used_at", "last_used_ip",
         "revoked_at", "rotated_from",
     )  # fmt: skip
+
+    def get_urls(self) -> list[URLPattern]:
+        shown = self.admin_site.admin_view(show_secrets_once)
+        extra = [path("secret/<str:ticket>/", shown, name="tokens_apikey_secret_once")]
+        return extra + super().get_urls()
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         owner = ("user", "role") if obj is not None else ()
@@ -159,6 +200,13 @@ class ApiKeyAdmin(admin.ModelAdmin):
     @admin.display(description="state")
     def state(self, key: ApiKey) -> str:
         return key_state(key)
+
+    @admin.display(description="last used", ordering="last_used_at")
+    def last_use(self, key: ApiKey) -> str:
+        if key.last_used_at is None:
+            return "never"
+        moment = timezone.localtime(key.last_used_at).strftime("%Y-%m-%d %H:%M")
+        return f"{moment} from {key.last_used_ip}" if key.last_used_ip else moment
 
     def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
         """Edits save as usual; a new key is made by :func:`tokens.keys.create_key` and its

@@ -24,10 +24,10 @@ class Command(BaseCommand):
             call_command("migrate", interactive=False, verbosity=max(0, options["verbosity"] - 1))
         config = settings.DIRECTUS
         with transaction.atomic():
-            result = bootstrap(config.admin_email, config.admin_password)
-            if result.created_admin is not None and config.admin_token:
+            result = bootstrap(config.bootstrap.admin_email, config.bootstrap.admin_password)
+            if result.created_admin is not None and config.bootstrap.admin_token:
                 # ADMIN_TOKEN: the first admin's static token, stored as a digest only
-                set_user_token(result.created_admin, config.admin_token)
+                set_user_token(result.created_admin, config.bootstrap.admin_token)
         if result.created_admin is None:
             self.stdout.write("Already bootstrapped; nothing to do.")
             return

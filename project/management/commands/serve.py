@@ -30,8 +30,8 @@ class Command(BaseCommand):
                 "set REDIS, or run one worker."
             )
             raise SystemExit(2)
-        host = options["host"] or config.host
-        port = options["port"] if options["port"] is not None else config.port
+        host = options["host"] or config.server.host
+        port = options["port"] if options["port"] is not None else config.server.port
         self.stdout.write(f"Serving on http://{host}:{port} ({workers} worker(s))")
         uvicorn.run(
             "project.asgi:application",
@@ -40,11 +40,11 @@ class Command(BaseCommand):
             workers=workers,
             lifespan="off",
             log_level="warning",
-            proxy_headers=config.ip_trust_proxy,
-            forwarded_allow_ips="*" if config.ip_trust_proxy else None,
+            proxy_headers=config.server.ip_trust_proxy,
+            forwarded_allow_ips="*" if config.server.ip_trust_proxy else None,
             # Frames up to twice MAX_PAYLOAD_SIZE reach the sockets, which answer an oversized
             # one with an error frame (close 1009); larger ones are cut by uvicorn itself.
-            ws_max_size=2 * config.max_payload_size,
+            ws_max_size=2 * config.server.max_payload_size,
             # Memory per open connection (docs/performance.md, Realtime): uvicorn's protocol
             # without its per-connection queue, event and spent handshake, and no
             # permessage-deflate (Directus offers none; its zlib state is ~35 KiB a connection).

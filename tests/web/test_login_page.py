@@ -70,9 +70,10 @@ def test_foreign_redirects_are_ignored(browser, user, target):
 def test_allow_listed_absolute_redirect(browser, user, settings):
     from dataclasses import replace
 
-    settings.DIRECTUS = replace(
-        settings.DIRECTUS, login_redirect_allow_list=["https://app.example.com/callback"]
+    auth = replace(
+        settings.DIRECTUS.auth, login_redirect_allow_list=["https://app.example.com/callback"]
     )
+    settings.DIRECTUS = replace(settings.DIRECTUS, auth=auth)
     response = sign_in(browser, redirect="https://app.example.com/callback?x=1")
     assert response["Location"] == "https://app.example.com/callback?x=1"
 
@@ -110,3 +111,11 @@ def test_totp_users_are_asked_for_a_code(browser, user):
     assert 'name="otp"' in response.content.decode()
     ok = sign_in(browser, otp=pyotp.TOTP(user.tfa_secret).now())
     assert ok.status_code == 302
+
+
+def test_the_host_header_never_allows_a_redirect(user):
+    """A client chooses its Host header; the redirect check never trusts it."""
+    browser = Client(HTTP_HOST="evil.example.net")
+    response = sign_in(browser, redirect="http://evil.example.net/steal")
+    assert response.status_code == 302
+    assert response["Location"] == "/account"

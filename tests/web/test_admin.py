@@ -235,3 +235,39 @@ def test_permission_collection_must_be_a_registered_collection(admin_client):
     response = save_policy(admin_client, policy, {"collection": "artciles"})
     assert response.status_code == 200
     assert not Permission.objects.filter(policy=policy).exists()
+
+
+def test_django_groups_are_not_in_the_admin(admin_client):
+    assert admin_client.get("/admin/auth/group/").status_code == 404
+    assert "/admin/auth/group/" not in admin_client.get("/admin/").content.decode()
+
+
+def test_empty_json_rules_show_empty_not_null(admin_client):
+    policy = Policy.objects.create(name="Readers")
+    rule = Permission.objects.create(policy=policy, collection="articles", action="read")
+    page = admin_client.get(f"/admin/accounts/permission/{rule.pk}/change/").content.decode()
+    assert ">null</textarea>" not in page
+    assert 'name="permissions"' in page
+
+
+def test_constraint_names_never_reach_the_screen(admin_client, make_user):
+    policy = Policy.objects.create(name="Both")
+    role = Role.objects.create(name="R")
+    user = make_user("both@example.com")
+    response = admin_client.post(
+        f"/admin/accounts/policy/{policy.pk}/change/",
+        {
+            "name": "Both",
+            "icon": "x",
+            "access-TOTAL_FORMS": "1",
+            "access-INITIAL_FORMS": "0",
+            "access-0-role": str(role.pk),
+            "access-0-user": str(user.pk),
+            "permissions-TOTAL_FORMS": "0",
+            "permissions-INITIAL_FORMS": "0",
+        },
+    )
+    page = response.content.decode()
+    assert "Attach a policy to a role or to a user, not both." in page
+    assert "access_role_or_user_not_both" not in page
+    assert not Access.objects.filter(policy=policy).exists()

@@ -48,10 +48,11 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
 
 
 def limits(**changes: RateLimit) -> Any:
-    """``override_settings`` with some of ``DIRECTUS.rate_limits`` replaced."""
+    """``override_settings`` with some of ``DIRECTUS.limits`` replaced."""
     config = settings.DIRECTUS
-    rate_limits = dataclasses.replace(config.rate_limits, **changes)
-    return override_settings(DIRECTUS=dataclasses.replace(config, rate_limits=rate_limits))
+    return override_settings(
+        DIRECTUS=dataclasses.replace(config, limits=dataclasses.replace(config.limits, **changes))
+    )
 
 
 def get(client: Client, path: str = "/nope", ip: str = "198.51.100.7") -> Any:

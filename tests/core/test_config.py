@@ -14,12 +14,13 @@ BASE = {"NODE_ENV": "production", "SECRET": "s" * 40}
 def test_defaults_are_the_embedded_server(tmp_path: Path) -> None:
     config = load(BASE, base_dir=tmp_path)
     assert config.errors == ()
-    assert (config.host, config.port, config.public_url) == ("127.0.0.1", 8055, "/")
+    server = config.server
+    assert (server.host, server.port, server.public_url) == ("127.0.0.1", 8055, "/")
     assert config.database.client == "sqlite3"
     assert config.database.filename == str(tmp_path / "data/database.db")
     assert config.redis is None
-    assert config.max_payload_size == 1024 * 1024
-    assert (config.query_limit_default, config.query_limit_max) == (100, 1000)
+    assert config.server.max_payload_size == 1024 * 1024
+    assert (config.limits.query_default, config.limits.query_max) == (100, 1000)
 
 
 def test_secret_unset_in_production_is_an_error_naming_it(tmp_path: Path) -> None:
@@ -31,8 +32,8 @@ def test_secret_unset_in_development_is_a_fixed_value_not_random(tmp_path: Path)
     first = load({"NODE_ENV": "development"}, base_dir=tmp_path)
     second = load({"NODE_ENV": "development"}, base_dir=tmp_path)
     assert first.errors == ()
-    assert first.secret == second.secret
-    assert first.secret_is_generated
+    assert first.server.secret == second.server.secret
+    assert first.server.secret_is_generated
 
 
 def test_file_suffix_reads_secret_and_drops_one_newline(tmp_path: Path) -> None:
@@ -40,7 +41,7 @@ def test_file_suffix_reads_secret_and_drops_one_newline(tmp_path: Path) -> None:
     secret_file.write_text("from-a-file-" + "x" * 30 + "\n")
     config = load({"NODE_ENV": "production", "SECRET_FILE": str(secret_file)}, base_dir=tmp_path)
     assert config.errors == ()
-    assert config.secret == "from-a-file-" + "x" * 30
+    assert config.server.secret == "from-a-file-" + "x" * 30
 
 
 def test_file_suffix_for_db_password(tmp_path: Path) -> None:
@@ -119,7 +120,7 @@ def test_redis_from_parts_and_url(tmp_path: Path) -> None:
 def test_cast_prefix_is_accepted(tmp_path: Path) -> None:
     config = load({**BASE, "PORT": "number:9000", "KEY": "string:123"}, base_dir=tmp_path)
     assert config.errors == ()
-    assert (config.port, config.key) == (9000, "123")
+    assert (config.server.port, config.server.key) == (9000, "123")
 
 
 def test_secret_repr_is_hidden(tmp_path: Path) -> None:

@@ -1,0 +1,36 @@
+"""The commands the README shows work right after ``./bin/serve``."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from rest_framework.test import APIClient
+
+import manage
+
+
+def test_manage_uses_the_secret_bin_serve_generated(tmp_path, monkeypatch):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "secret").write_text("generated-secret\n")
+    monkeypatch.setattr(manage, "__file__", str(tmp_path / "manage.py"))
+    monkeypatch.delenv("SECRET", raising=False)
+    monkeypatch.delenv("SECRET_FILE", raising=False)
+    manage.use_embedded_secret()
+    assert manage.os.environ["SECRET_FILE"] == str(tmp_path / "data" / "secret")
+    monkeypatch.setenv("SECRET_FILE", "/elsewhere")
+    manage.use_embedded_secret()
+    assert manage.os.environ["SECRET_FILE"] == "/elsewhere"
+
+
+@pytest.mark.django_db
+def test_load_demo_public_lets_the_public_read_published_articles(public):
+    assert APIClient().get("/items/articles").status_code == 403
+    call_command("load_demo", "--count", "6", "--public", stdout=StringIO())
+    call_command("load_demo", "--count", "3", "--public", stdout=StringIO())  # idempotent grant
+    response = APIClient().get("/items/articles", {"fields": "title,status"})
+    assert response.status_code == 200
+    rows = response.json()["data"]
+    assert len(rows) == 3
+    assert {row["status"] for row in rows} == {"published"}
