@@ -24,6 +24,7 @@ from core.errors import (
     error_response,
 )
 from core.text import DEPTH_MESSAGE, NUL_MESSAGE, contains_nul, nested_deeper_than
+from tokens.cookies import clear_session_cookie
 
 logger = logging.getLogger("core.errors")
 
@@ -119,8 +120,6 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponse:
     request = context.get("request")
     django_request = getattr(request, "_request", request)
     if getattr(django_request, "clear_session_cookie", False):
-        from tokens.cookies import clear_session_cookie
-
         clear_session_cookie(response)
     return response
 

@@ -18,12 +18,14 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import models
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from accounts.models import ProjectSettings
 from accounts.permissions import RuleSet, field_forbidden
 from core.errors import FailedValidation, InvalidPayload
 from core.text import NUL_MESSAGE, contains_nul
@@ -66,10 +68,6 @@ def to_model_values(spec: CollectionSpec, payload: Mapping[str, Any]) -> dict[st
 def hash_secret(name: str, value: Any) -> str:
     """A password field: a non-empty string that meets the project's password policy, stored
     as an Argon2 hash (the value itself is never echoed in an error)."""
-    from django.contrib.auth.hashers import make_password
-
-    from accounts.models import ProjectSettings
-
     if not isinstance(value, str) or not value:
         raise InvalidPayload(f'Field "{name}" has to be a non-empty string')
     policy = ProjectSettings.current().auth_password_policy

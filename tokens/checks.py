@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core import checks
+
+from core.errors import DirectusError
+from tokens.jwt import keyring
+from tokens.keys import validate_user_token
 
 
 @checks.register(checks.Tags.security)
 def check_signing_keys(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
-    from django.conf import settings
-
-    from tokens.jwt import keyring
-
     if settings.DIRECTUS.errors:
         return []  # the configuration check already reports what is wrong
     keyring.cache_clear()
@@ -32,11 +33,6 @@ def check_signing_keys(app_configs: Any = None, **kwargs: Any) -> list[checks.Ch
 @checks.register(checks.Tags.security)
 def check_admin_token(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
     """``ADMIN_TOKEN`` must be usable as a static token before ``bootstrap`` stores it."""
-    from django.conf import settings
-
-    from core.errors import DirectusError
-    from tokens.keys import validate_user_token
-
     token = settings.DIRECTUS.bootstrap.admin_token
     if settings.DIRECTUS.errors or not token:
         return []

@@ -27,6 +27,8 @@ from django.conf import settings
 from django.core.cache import cache
 
 from accounts.keyscope import KeyScope, ScopeError, parse_scope
+from accounts.models import UserStatus
+from tokens.models import ApiKey
 
 LOCAL_TTL_S = 0.5
 LOCAL_MAX_ENTRIES = 10_000
@@ -135,8 +137,6 @@ def _load_shared_or_db(digest: str) -> KeyRecord | None:
 
 
 def _load_db(digest: str) -> KeyRecord | None:
-    from tokens.models import ApiKey
-
     row = (
         ApiKey.objects.filter(digest=digest)
         .values(
@@ -159,8 +159,6 @@ def _load_db(digest: str) -> KeyRecord | None:
 
 
 def _record(row: Mapping[str, Any]) -> KeyRecord:
-    from accounts.models import UserStatus
-
     try:
         scope, scope_valid = parse_scope(row["scope"]), True
     except ScopeError:

@@ -15,13 +15,17 @@ def test_manage_uses_the_secret_bin_serve_generated(tmp_path, monkeypatch):
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "secret").write_text("generated-secret\n")
     monkeypatch.setattr(manage, "__file__", str(tmp_path / "manage.py"))
-    monkeypatch.delenv("SECRET", raising=False)
-    monkeypatch.delenv("SECRET_FILE", raising=False)
+    environ = {k: v for k, v in manage.os.environ.items() if k not in ("SECRET", "SECRET_FILE")}
+    monkeypatch.setattr(manage.os, "environ", environ)  # the process's own stays untouched
     manage.use_embedded_secret()
-    assert manage.os.environ["SECRET_FILE"] == str(tmp_path / "data" / "secret")
-    monkeypatch.setenv("SECRET_FILE", "/elsewhere")
+    assert environ["SECRET_FILE"] == str(tmp_path / "data" / "secret")
+    environ["SECRET_FILE"] = "/elsewhere"
     manage.use_embedded_secret()
-    assert manage.os.environ["SECRET_FILE"] == "/elsewhere"
+    assert environ["SECRET_FILE"] == "/elsewhere"
+    del environ["SECRET_FILE"]
+    environ["SECRET"] = "given"
+    manage.use_embedded_secret()
+    assert "SECRET_FILE" not in environ
 
 
 @pytest.mark.django_db
