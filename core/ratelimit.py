@@ -98,7 +98,7 @@ class RateLimiter:
     def consume(self, key: str) -> None:
         """Spend one point for ``key``; raise ``RequestsExceeded`` when the window is used up."""
         now = self.clock()
-        window_end = self._window_end(now)
+        window_end = window_end_of(now, self.duration_s)
         with store_errors(self.service):
             count = increment(
                 self.cache, self._cache_key(key, now), math.ceil(window_end - now) + 1
@@ -106,7 +106,7 @@ class RateLimiter:
         if count > self.points:
             raise RequestsExceeded(
                 limit=self.points,
-                reset_iso=_iso(window_end),
+                reset_iso=iso_ms(window_end),
                 retry_after_ms=math.ceil((window_end - now) * 1000),
             )
 
@@ -120,15 +120,17 @@ class RateLimiter:
         with store_errors(self.service):
             self.cache.delete(self._cache_key(key, self.clock()))
 
-    def _window_end(self, now: float) -> float:
-        return (math.floor(now / self.duration_s) + 1) * self.duration_s
-
     def _cache_key(self, key: str, now: float) -> str:
         window = math.floor(now / self.duration_s)
         return f"rl:{self.name}:{self.duration_s}:{window}:{key_digest(key)}"
 
 
-def _iso(timestamp: float) -> str:
+def window_end_of(now: float, duration_s: int) -> float:
+    """The end (epoch seconds) of the fixed window of ``duration_s`` that holds ``now``."""
+    return (math.floor(now / duration_s) + 1) * duration_s
+
+
+def iso_ms(timestamp: float) -> str:
     """``2024-01-01T00:00:01.000Z``, the shape JavaScript's ``Date.toISOString`` produces."""
     moment = datetime.fromtimestamp(timestamp, tz=UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"

@@ -50,7 +50,7 @@ from accounts.models import (
 )
 from core.config import RateLimit
 from core.errors import RequestsExceeded
-from core.ratelimit import RateLimiter
+from core.ratelimit import RateLimiter, iso_ms, window_end_of
 
 SERVICE = "authentication"
 
@@ -174,10 +174,9 @@ def _throttle(user: User, failures: int, ip: str | None, user_agent: str | None)
 
 
 def _window_end(limit: RateLimit) -> datetime:
-    """The end of the current fixed window of ``limit`` (as :class:`core.ratelimit.RateLimiter`
-    computes it), so the throttle ends with the per-account limit's window."""
-    now = timezone.now().timestamp()
-    end = (math.floor(now / limit.duration_s) + 1) * limit.duration_s
+    """The end of the current fixed window of ``limit``, so the throttle ends with the
+    per-account limit's window."""
+    end = window_end_of(timezone.now().timestamp(), limit.duration_s)
     return datetime.fromtimestamp(end, tz=UTC)
 
 
@@ -190,8 +189,8 @@ def refuse_throttled(user: User) -> None:
     if left_ms <= 0:
         return
     allowed = ProjectSettings.current().auth_login_attempts or 0
-    iso = until.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{until.microsecond // 1000:03d}Z"
-    raise RequestsExceeded(limit=allowed, reset_iso=iso, retry_after_ms=left_ms)
+    reset = iso_ms(until.timestamp())
+    raise RequestsExceeded(limit=allowed, reset_iso=reset, retry_after_ms=left_ms)
 
 
 def _last_admin(user: User) -> bool:
