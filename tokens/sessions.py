@@ -276,8 +276,3 @@ def family_holder(family: str) -> FamilyHolder | None:
     holder = _read_holder(family)
     _memo.put(family, now, holder)
     return holder
-
-
-def family_revoked(family: str) -> bool:
-    """Whether sign-in ``family`` no longer authenticates (see :func:`family_holder`)."""
-    return family_holder(family) is None
