@@ -82,32 +82,49 @@ class _Grants:
     app: bool
 
 
-#: How long a process trusts the access version it last read from the shared cache. A change
-#: made on another process applies there within this time; on this process at once.
+#: How long a process trusts the access version it last read from the cache, and how often it
+#: checks the database, which is the record (without Redis the cache is per process, so a change
+#: made by another process — another worker, a ``manage.py`` command — is seen through it).
 VERSION_MEMO_SECONDS = 0.25
+VERSION_CHECK_SECONDS = 1.0
 _version_memo: tuple[float, str] | None = None
+_version_checked = 0.0
 
 
 def access_version() -> str:
-    """The current access version, re-read from the shared cache at most every
-    :data:`VERSION_MEMO_SECONDS`."""
-    global _version_memo
+    """The current access version: from the cache, at most every :data:`VERSION_MEMO_SECONDS`,
+    and from the database at most every :data:`VERSION_CHECK_SECONDS`."""
+    global _version_memo, _version_checked
     memo, now = _version_memo, time.monotonic()
     if memo is not None and now - memo[0] < VERSION_MEMO_SECONDS:
         return memo[1]
     version = cache.get(ACCESS_VERSION_KEY)
-    if version is None:
-        version = uuid.uuid4().hex
-        cache.add(ACCESS_VERSION_KEY, version, None)
-        version = cache.get(ACCESS_VERSION_KEY, version)
+    if version is None or now - _version_checked >= VERSION_CHECK_SECONDS:
+        stored = _stored_version()
+        _version_checked = now
+        if stored != version:
+            version = stored
+            cache.set(ACCESS_VERSION_KEY, version, None)
     _version_memo = (now, str(version))
     return str(version)
+
+
+def _stored_version() -> str:
+    from accounts.models import AccessStamp
+
+    stamp, _created = AccessStamp.objects.get_or_create(
+        pk=1, defaults={"version": uuid.uuid4().hex}
+    )
+    return stamp.version
 
 
 def bump_access_version() -> None:
     """Invalidate every cached accountability and permission set, on every process."""
     global _version_memo
+    from accounts.models import AccessStamp
+
     version = uuid.uuid4().hex
+    AccessStamp.objects.update_or_create(pk=1, defaults={"version": version})
     cache.set(ACCESS_VERSION_KEY, version, None)
     _version_memo = (time.monotonic(), version)
 
@@ -143,8 +160,9 @@ versioned = VersionedMemo()
 def forget_local_state() -> None:
     """Drop this process's memo of the access version and its versioned entries (used when the
     shared cache is cleared, e.g. between tests)."""
-    global _version_memo
+    global _version_memo, _version_checked
     _version_memo = None
+    _version_checked = 0.0
     with versioned.lock:
         versioned.items.clear()
 

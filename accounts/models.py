@@ -291,6 +291,21 @@ PROJECT_SETTINGS_CACHE_KEY = "accounts:project-settings"
 PROJECT_SETTINGS_CACHE_TTL_S = 30  # bounds staleness across processes with a per-process cache
 
 
+class AccessStamp(models.Model):
+    """One row, the *access version*: replaced by every change to the access model, so cached
+    accountabilities and permission sets keyed by it are never used once stale, on any process
+    (:func:`accounts.accountability.access_version`). The shared cache holds a copy for speed."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    version = models.CharField(max_length=32)
+
+    class Meta:
+        verbose_name = "access version"
+
+    def __str__(self) -> str:
+        return self.version
+
+
 class ProjectSettings(models.Model):
     """The one row of project-wide settings (Directus ``directus_settings``), always pk 1.
 
