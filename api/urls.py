@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import include, path
 
 from api import auth, items, jwks, keys, server, users
 
@@ -16,6 +16,8 @@ urlpatterns = [
     path("auth/refresh", auth.RefreshView.as_view(), name="auth-refresh"),
     path("auth/logout", auth.LogoutView.as_view(), name="auth-logout"),
     path("auth/logout/all", auth.LogoutEverywhereView.as_view(), name="auth-logout-all"),
+    path("", include("api.urls_lifecycle")),
+    path("", include("api.urls_mfa")),
     path("users", users.UsersView.as_view(), {"collection": "directus_users"}, name="users"),
     path("users/me", users.MeView.as_view(), name="users-me"),
     path("users/<str:id>", users.UserView.as_view(), {"collection": "directus_users"}, name="user"),

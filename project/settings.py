@@ -22,12 +22,17 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
     # layers, bottom first: each imports only those above it in this list
     "core",
     "accounts",
     "items",
     "tokens",
+    "factors",
     "signin",
+    "lifecycle",
     "api",
     "web",
     "realtime",
@@ -45,6 +50,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "web.middleware.SessionUserMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -109,6 +115,15 @@ DATABASES = _databases(CONFIG)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = ["signin.backends.FlowOnlyBackend"]
+
+# django-allauth: only its MFA models and WebAuthn helpers are used (factors.passkeys); its own
+# login, sign-up and account views are not routed, so every sign-in goes through signin.flow.
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
+ACCOUNT_EMAIL_VERIFICATION = "none"
+MFA_SUPPORTED_TYPES = ["webauthn"]
+MFA_PASSKEY_LOGIN_ENABLED = False
 
 # Messages a channel may hold before new ones are dropped. Each process reads one channel for
 # all of its sockets (realtime.hub), so every item event and log record for the process queues

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import include, path
 
 from web import views
 
@@ -10,4 +10,6 @@ urlpatterns = [
     path("login", views.login_page, name="login-page"),
     path("logout", views.logout_page, name="logout-page"),
     path("account", views.account_page, name="account-page"),
+    path("", include("web.urls_lifecycle")),
+    path("", include("web.urls_mfa")),
 ]
