@@ -18,13 +18,13 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-import pyotp
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
 from accounts.models import User, UserStatus
 from core.errors import InvalidCredentials, InvalidOtp, RequestsExceeded
+from factors.second_factor import has_second_factor, verify_code
 from signin.drivers.base import AuthDriver
 from signin.lockout import (
     login_limits,
@@ -64,6 +64,17 @@ def stalled() -> Iterator[None]:
     stall(started)
 
 
+class SecondFactorRequired(InvalidOtp):
+    """The first factor was right and the user has a second factor, but none was presented.
+
+    On the wire it is ``INVALID_OTP`` like a wrong code (contract §7.1 step 5); a door that
+    can ask for the code in a second step (the login page) keeps :attr:`user` pending."""
+
+    def __init__(self, user: User) -> None:
+        super().__init__()
+        self.user = user
+
+
 def sign_in(driver: AuthDriver, payload: LoginPayload, context: SessionContext) -> IssuedTokens:
     """Sign in with what a credentials driver verifies (password, LDAP bind) and open a session
     in ``payload.mode``. Raises ``INVALID_CREDENTIALS``, ``INVALID_OTP`` or
@@ -74,14 +85,21 @@ def sign_in(driver: AuthDriver, payload: LoginPayload, context: SessionContext) 
 
 
 def sign_in_user(
-    driver: AuthDriver, prove: Callable[[], User], mode: str, context: SessionContext
+    driver: AuthDriver,
+    prove: Callable[[], User],
+    mode: str,
+    context: SessionContext,
+    otp: str | None = None,
 ) -> IssuedTokens:
     """Sign in the user a redirect driver's callback proves (``prove`` runs inside the flow's
-    limits and stall); the same checks and events as a password sign-in."""
+    limits and stall); the same checks, second factor (``otp``, carried from the start of the
+    redirect flow, contract sso.md §2.5) and events as a password sign-in."""
     with stalled():
         login_limits(context.ip, "", user_agent=context.user_agent)
         user = prove()
         _check_account(driver, user, context, user.email or "")
+        refuse_throttled(user)
+        second_factor(driver, user, otp, context)
         driver.login(user, None)
         return start_session(driver, user, mode, context)
 
@@ -100,12 +118,7 @@ def authenticate(driver: AuthDriver, payload: LoginPayload, context: SessionCont
     if not verified:
         suspended = record_failed_login(user, ip=context.ip, user_agent=context.user_agent)
         raise _fail("suspended" if suspended else "wrong_password", driver, context, user, who)
-    if user.tfa_secret and not _otp_ok(user.tfa_secret, payload.otp):
-        note_failed_attempt(context.ip, who)
-        context.audit(
-            "login.failure", "failure", user=user, reason="invalid_otp", provider=driver.name
-        )
-        raise InvalidOtp()
+    second_factor(driver, user, payload.otp, context)
     reset_failed_logins(user)
     driver.login(user, payload)
     return user
@@ -133,10 +146,60 @@ def _fail(
     return InvalidCredentials()
 
 
-def _otp_ok(secret: str, otp: str | None) -> bool:
-    if not otp:
-        return False
-    return pyotp.TOTP(secret).verify(otp.strip(), valid_window=1)
+def second_factor(
+    driver: AuthDriver, user: User, code: str | None, context: SessionContext
+) -> None:
+    """The second-factor step, after a right first factor: nothing to do for a user without
+    one; :class:`SecondFactorRequired` when no code was given; a wrong code counts as a failed
+    sign-in (towards the same limits and suspension as a wrong password) and is
+    ``INVALID_OTP``."""
+    if not has_second_factor(user):
+        return
+    if not code:
+        context.audit(
+            "login.failure",
+            "failure",
+            user=user,
+            reason="second_factor_required",
+            provider=driver.name,
+        )
+        raise SecondFactorRequired(user)
+    if not verify_code(user, code):
+        raise _wrong_second_factor(driver, user, context)
+
+
+def _wrong_second_factor(driver: AuthDriver, user: User, context: SessionContext) -> InvalidOtp:
+    who = user.email or ""
+    note_failed_attempt(context.ip, who)
+    suspended = record_failed_login(user, ip=context.ip, user_agent=context.user_agent)
+    reason = "suspended" if suspended else "invalid_otp"
+    context.audit("login.failure", "failure", user=user, reason=reason, provider=driver.name)
+    return InvalidOtp()
+
+
+def complete_second_factor(
+    driver: AuthDriver,
+    user_id: object,
+    prove: Callable[[User], bool],
+    mode: str,
+    context: SessionContext,
+) -> IssuedTokens:
+    """Finish a sign-in left pending by :class:`SecondFactorRequired` (the login page's code
+    or passkey step): the same limits, stall, account checks and failure counting as the first
+    step; ``prove(user)`` says whether the presented factor is right (and consumes it)."""
+    with stalled():
+        user = User.objects.filter(pk=user_id).first()
+        who = user.email or "" if user else ""
+        login_limits(context.ip, who, user_agent=context.user_agent)
+        if user is None:
+            raise InvalidCredentials()
+        _check_account(driver, user, context, who)
+        refuse_throttled(user)
+        if not prove(user):
+            raise _wrong_second_factor(driver, user, context)
+        reset_failed_logins(user)
+        driver.login(user, None)
+        return start_session(driver, user, mode, context)
 
 
 def start_session(

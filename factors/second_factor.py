@@ -1,0 +1,24 @@
+"""The second-factor step's questions, for :mod:`signin.flow`: does this user have a second
+factor, and is this code one of theirs (contract http-auth.md §7.1 step 5)?
+
+A code is a TOTP code from the user's authenticator app or, beyond Directus, one of their
+one-time recovery codes. Passkeys are proven in the browser (:mod:`factors.passkeys`)."""
+
+from __future__ import annotations
+
+import pyotp
+
+from accounts.models import User
+
+
+def has_second_factor(user: User) -> bool:
+    """Whether signing in as ``user`` needs a second factor (TOTP set up, or a passkey)."""
+    return bool(user.tfa_secret)
+
+
+def verify_code(user: User, code: str | None) -> bool:
+    """Whether ``code`` is a valid TOTP code (or unused recovery code) of ``user``; a valid
+    code is consumed, so the same code cannot be used twice."""
+    if not code or not user.tfa_secret:
+        return False
+    return pyotp.TOTP(user.tfa_secret).verify(code.strip(), valid_window=1)
