@@ -121,8 +121,13 @@ class User(AbstractBaseUser):
     provider = models.CharField(max_length=128, default=DEFAULT_PROVIDER)
     external_identifier = models.CharField(max_length=255, unique=True, null=True, blank=True)
     auth_data = models.JSONField(null=True, blank=True, editable=False)
-    # NULL means "no TFA" (read back as null, as Directus clients expect).
+    # NULL means "no TFA" (read back as null, as Directus clients expect). Otherwise the base32
+    # TOTP secret sealed with a key derived from SECRET (factors.totp, core.crypto), never the
+    # secret itself; read back concealed.
     tfa_secret = models.CharField(max_length=255, null=True, blank=True, editable=False)  # noqa: DJ001
+    # The time step of the last TOTP code accepted (factors.totp): a code is accepted only for a
+    # later step, recorded by one conditional UPDATE, so no code works twice on any process.
+    tfa_last_step = models.BigIntegerField(null=True, blank=True, editable=False)
     last_access = models.DateTimeField(null=True, blank=True, editable=False)
     title = models.CharField(max_length=50, blank=True, default="")
     description = models.TextField(blank=True, default="")
@@ -384,6 +389,14 @@ class AuthEventKind(models.TextChoices):
     KEY_ROTATED = "key.rotated", "key rotated"
     KEY_REVOKED = "key.revoked", "key revoked"
     KEY_EXPIRED_USE = "key.expired_use", "expired key used"
+    INVITE_SENT = "invite.sent", "invitation sent"
+    INVITE_ACCEPTED = "invite.accepted", "invitation accepted"
+    PASSWORD_RESET_REQUESTED = "password.reset_requested", "password reset requested"
+    PASSWORD_RESET = "password.reset", "password reset"
+    FACTOR_ADDED = "factor.added", "second factor added"
+    FACTOR_REMOVED = "factor.removed", "second factor removed"
+    RECOVERY_CODES_GENERATED = "recovery_codes.generated", "recovery codes generated"
+    RECOVERY_CODE_USED = "recovery_code.used", "recovery code used"
 
 
 class AuthOutcome(models.TextChoices):

@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 
 from accounts.accountability import Accountability
 from accounts.models import Access, User, UserStatus
+from accounts.passwords import check_password_policy
 from accounts.permissions import field_forbidden, item_forbidden
 from api.authentication import request_accountability
 from api.items import FIELDS_ONLY, ItemsView, ItemView
@@ -117,6 +118,11 @@ class UsersService(ItemsService):
         self._check_last_admin("delete", keys, None)
         return super().delete_many(keys)
 
+    def authorise(self, action: str) -> None:
+        """Raise 403 unless the caller may ``action`` some users at all (``POST /users/invite``
+        asks for ``create`` before it looks at its body)."""
+        self._scope(action)
+
     # ------------------------------------------------------------ the static token
 
     def _check_token_field(self, action: str) -> None:
@@ -160,6 +166,35 @@ class UsersService(ItemsService):
             others = User.objects.filter(email__iexact=email.strip())
             if others.exclude(pk__in=[str(k) for k in keys or [] if k]).exists():
                 raise RecordNotUnique(None, collection=COLLECTION, field="email", value=email)
+        self._check_password(data, keys, action)
+
+    def _check_password(self, data: Mapping[str, Any], keys: Any, action: str) -> None:
+        """The password policy, with the similarity rule against each user it is set for (as
+        they will be once ``data`` is applied; only users the caller may see are compared, so
+        the answer says nothing about the others)."""
+        password = data.get("password")
+        if not isinstance(password, str) or not password:
+            return  # the items payload check names the type error
+        if not self._scope(action).rules.grants("password"):
+            return  # the items payload check answers 403 first
+        for user in self._password_targets(data, keys, action):
+            check_password_policy(password, user)
+
+    def _password_targets(self, data: Mapping[str, Any], keys: Any, action: str) -> list[User]:
+        names = {
+            f: v for f in ("email", "first_name", "last_name") if isinstance(v := data.get(f), str)
+        }
+        if action == "create":
+            return [User(**names)]
+        try:
+            pks = self._keys(keys)
+            users = list(self._all().filter(self._scope(action).visible(), pk__in=pks))
+        except DirectusError:
+            return []
+        for user in users:
+            for name, value in names.items():
+                setattr(user, name, value)
+        return users
 
     def _check_last_admin(self, action: str, keys: Any, data: Any) -> None:
         """Demoting, deactivating or deleting the last admin is refused (422). Checked only

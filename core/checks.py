@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -25,6 +26,31 @@ def check_configuration(app_configs: Any = None, **kwargs: Any) -> list[checks.C
             checks.Warning(
                 "SECRET is not set; using a fixed development secret. Set SECRET in production.",
                 id="directus.W100",
+            )
+        )
+    return messages
+
+
+@checks.register(checks.Tags.compatibility, deploy=False)
+def check_mail(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """``EMAIL_TEMPLATES_PATH`` must be a folder; in production the console transport (the
+    default) prints every mail, links included, to the log, so it is flagged."""
+    config = settings.DIRECTUS
+    mail = config.mail
+    messages: list[checks.CheckMessage] = []
+    if mail.templates_path and not Path(mail.templates_path).is_dir():
+        messages.append(
+            checks.Error(
+                f"EMAIL_TEMPLATES_PATH: {mail.templates_path!r} is not a folder.",
+                id="directus.E200",
+            )
+        )
+    if mail.transport == "console" and config.production:
+        messages.append(
+            checks.Warning(
+                "EMAIL_TRANSPORT is console: reset and invitation mails (and their links) are "
+                "written to the log. Set EMAIL_TRANSPORT=smtp (EMAIL_SMTP_*) or sendmail.",
+                id="directus.W200",
             )
         )
     return messages

@@ -82,6 +82,10 @@ class RecordNotUnique(DirectusError):
         )
 
 
+class InvalidInvite(DirectusError):
+    code, status, default_message = "INVALID_INVITE", 400, "This invite is no longer valid."
+
+
 class InvalidCredentials(DirectusError):
     code, status, default_message = "INVALID_CREDENTIALS", 401, "Invalid user credentials."
 

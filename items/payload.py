@@ -13,7 +13,6 @@ Every problem is a contract error raised before anything is written:
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -25,7 +24,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from accounts.models import ProjectSettings
+from accounts.passwords import check_password_policy
 from accounts.permissions import RuleSet, field_forbidden
 from core.errors import FailedValidation, InvalidPayload
 from core.text import NUL_MESSAGE, contains_nul
@@ -66,13 +65,12 @@ def to_model_values(spec: CollectionSpec, payload: Mapping[str, Any]) -> dict[st
 
 
 def hash_secret(name: str, value: Any) -> str:
-    """A password field: a non-empty string that meets the project's password policy, stored
-    as an Argon2 hash (the value itself is never echoed in an error)."""
+    """A password field: a non-empty string that meets the password policy
+    (:func:`accounts.passwords.check_password_policy`), stored as an Argon2 hash (the value
+    itself is never echoed in an error)."""
     if not isinstance(value, str) or not value:
         raise InvalidPayload(f'Field "{name}" has to be a non-empty string')
-    policy = ProjectSettings.current().auth_password_policy
-    if policy and not re.search(policy.strip("/"), value):
-        raise FailedValidation(name, "regex", "Value doesn't have the correct format.")
+    check_password_policy(value, field=name)
     return make_password(value)
 
 

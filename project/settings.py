@@ -63,7 +63,11 @@ APPEND_SLASH = False
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        # EMAIL_TEMPLATES_PATH first: an operator's mail templates replace the built-in ones.
+        "DIRS": [
+            *([CONFIG.mail.templates_path] if CONFIG.mail.templates_path else []),
+            BASE_DIR / "templates",
+        ],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -124,6 +128,8 @@ ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
 ACCOUNT_EMAIL_VERIFICATION = "none"
 MFA_SUPPORTED_TYPES = ["webauthn"]
 MFA_PASSKEY_LOGIN_ENABLED = False
+# The relying party (PUBLIC_URL's host) and user entity of passkeys.
+MFA_ADAPTER = "factors.passkeys.MFAAdapter"
 
 # Messages a channel may hold before new ones are dropped. Each process reads one channel for
 # all of its sockets (realtime.hub), so every item event and log record for the process queues
@@ -178,10 +184,34 @@ CSRF_COOKIE_NAME = "directus_csrftoken"
 PASSWORD_HASHERS = [
     "accounts.hashers.ConfiguredArgon2PasswordHasher",
 ]
+# Applied with directus_settings.auth_password_policy wherever a password is set
+# (accounts.passwords), never to the bootstrap ADMIN_PASSWORD.
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 8},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# EMAIL_* (core.config.mail) onto Django's mail settings; core.mail sends off the request thread.
+_MAIL = CONFIG.mail
+EMAIL_BACKEND = {
+    "console": "django.core.mail.backends.console.EmailBackend",
+    "smtp": "core.mail.SmtpBackend",
+    "sendmail": "core.mail.SendmailBackend",
+}[_MAIL.transport]
+DEFAULT_FROM_EMAIL = _MAIL.from_address
+SERVER_EMAIL = _MAIL.from_address
+EMAIL_HOST = _MAIL.smtp.host or "localhost"
+EMAIL_PORT = _MAIL.smtp.port
+EMAIL_HOST_USER = _MAIL.smtp.user or ""
+EMAIL_HOST_PASSWORD = _MAIL.smtp.password or ""
+EMAIL_USE_SSL = _MAIL.smtp.secure
+EMAIL_USE_TLS = not _MAIL.smtp.secure and not _MAIL.smtp.ignore_tls
+EMAIL_TIMEOUT = 10  # seconds; a slow or silent SMTP server never holds the mail queue long
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -9,8 +9,13 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from web import lifecycle_views
+
 urlpatterns = [
     path("", RedirectView.as_view(url=settings.DIRECTUS.server.root_redirect, permanent=False)),
+    # The links Directus mails (PUBLIC_URL/admin/...), ahead of the admin's catch-all.
+    path("admin/reset-password", lifecycle_views.reset_password_page, name="admin-reset-password"),
+    path("admin/accept-invite", lifecycle_views.accept_invite_page, name="admin-accept-invite"),
     path("admin/", admin.site.urls),
     path("server/specs/oas", SpectacularAPIView.as_view(), name="openapi-schema"),
     path(

@@ -15,6 +15,9 @@ websockets ``WEBSOCKETS_*``
 bootstrap  ``ADMIN_EMAIL``, ``ADMIN_PASSWORD``, ``ADMIN_TOKEN``
 auth       ``AUTH_PROVIDERS``, ``AUTH_<NAME>_*``, ``AUTH_DISABLE_DEFAULT``,
            ``LOGIN_REDIRECT_ALLOW_LIST``
+mail       ``EMAIL_*``, ``RATE_LIMITER_EMAIL_*``
+lifecycle  ``PASSWORD_RESET_URL_ALLOW_LIST``, ``USER_INVITE_URL_ALLOW_LIST``,
+           ``USER_INVITE_TOKEN_TTL``
 ========== ============================================================================
 
 Problems never raise here: they are collected in :attr:`Config.errors` (each naming its variable)
@@ -41,7 +44,9 @@ from core.config.env import (
     parse_size_bytes,
 )
 from core.config.hashing import Hashing, load_hashing
+from core.config.lifecycle import Lifecycle, load_lifecycle
 from core.config.limits import Limits, RateLimit, load_limits
+from core.config.mail import Mail, Smtp, load_mail
 from core.config.server import Server, load_server
 from core.config.tokens import Cookie, Tokens, load_tokens
 from core.config.websockets import Socket, WebSockets, load_websockets
@@ -58,11 +63,14 @@ __all__ = [
     "Database",
     "EnvReader",
     "Hashing",
+    "Lifecycle",
     "Limits",
+    "Mail",
     "ProviderConfig",
     "RateLimit",
     "Redis",
     "Server",
+    "Smtp",
     "Socket",
     "Tokens",
     "WebSockets",
@@ -88,6 +96,8 @@ class Config:
     websockets: WebSockets
     bootstrap: Bootstrap
     auth: Auth = field(default_factory=Auth)
+    mail: Mail = field(default_factory=Mail)
+    lifecycle: Lifecycle = field(default_factory=Lifecycle)
     errors: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
 
@@ -116,6 +126,8 @@ def load(environ: Mapping[str, str] | None = None, base_dir: Path | None = None)
         websockets=load_websockets(env),
         bootstrap=load_bootstrap(env),
         auth=load_auth(env),
+        mail=load_mail(env),
+        lifecycle=load_lifecycle(env),
     )
     _cross_checks(env, config)
     return replace(config, errors=tuple(env.errors), warnings=tuple(env.warnings))

@@ -27,6 +27,7 @@ from accounts.models import (
     Role,
     User,
 )
+from accounts.passwords import password_problems
 from items.registry import all_collections
 from signin.refresh import logout_everywhere
 from tokens.keys import generate_user_token, set_user_token
@@ -35,7 +36,31 @@ from web.admin.fields import OptionalJSONField
 from web.admin.tokens import UserApiKeyInline, admin_actor, secret_once_response
 
 
-class UserCreationForm(SetPasswordMixin, forms.ModelForm):
+class PasswordPolicyMixin:
+    """The admin's password fields follow the one password policy (:mod:`accounts.passwords`:
+    the project's expression and Django's validators), each problem shown on the field."""
+
+    cleaned_data: dict[str, Any]
+
+    def validate_password_for_user(
+        self,
+        user: User,
+        password_field_name: str = "password2",  # noqa: S107 - a form field's name
+        **kwargs: Any,
+    ) -> None:
+        if not self.cleaned_data.get("set_usable_password", True):
+            return  # the admin chose "no password" (SetUnusablePasswordMixin)
+        password = self.cleaned_data.get(password_field_name)
+        if password:
+            for problem in password_problems(password, user):
+                self.add_error(password_field_name, problem)  # type: ignore[attr-defined]
+
+
+class PolicyAdminPasswordChangeForm(PasswordPolicyMixin, AdminPasswordChangeForm):
+    """The admin's "set a new password" form."""
+
+
+class UserCreationForm(PasswordPolicyMixin, SetPasswordMixin, forms.ModelForm):
     """Create a user with an email and (optionally) a password."""
 
     password1, password2 = SetPasswordMixin.create_password_fields()
@@ -49,7 +74,8 @@ class UserCreationForm(SetPasswordMixin, forms.ModelForm):
         cleaned = super().clean() or {}
         if cleaned.get("password1") or cleaned.get("password2"):
             self.validate_passwords()
-            self.validate_password_for_user(self.instance)
+            names = ("email", "first_name", "last_name")
+            self.validate_password_for_user(User(**{n: cleaned.get(n) or "" for n in names}))
         return cleaned
 
     def save(self, commit: bool = True) -> User:
@@ -187,7 +213,7 @@ class PermissionInline(admin.StackedInline):
 class UserAdmin(DjangoUserAdmin):
     form = UserChangeForm
     add_form = UserCreationForm
-    change_password_form = AdminPasswordChangeForm
+    change_password_form = PolicyAdminPasswordChangeForm
     list_display = ("email", "first_name", "last_name", "role", "status", "provider", "last_access")
     list_filter = ("status", "role", "provider")
     search_fields = ("email", "first_name", "last_name", "external_identifier")
