@@ -56,6 +56,9 @@ class Accountability:
     credential: str = "none"
     api_key: uuid.UUID | None = None
     scope: KeyScope | None = None
+    #: A policy of the user's has ``enforce_tfa`` and they have no second factor yet: they are
+    #: granted nothing (no policies, not admin, no app access) until they set one up.
+    tfa_setup_required: bool = False
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @property
@@ -80,6 +83,7 @@ class _Grants:
     policies: tuple[uuid.UUID, ...]
     admin: bool
     app: bool
+    tfa_setup_required: bool = False
 
 
 #: How long a process trusts the access version it last read from the cache, and how often it
@@ -192,6 +196,7 @@ def accountability_for(
         policies=grants.policies,
         admin=grants.admin,
         app=grants.app,
+        tfa_setup_required=grants.tfa_setup_required,
         ip=ip,
         user_agent=(user_agent or None) and user_agent[:1024],
         origin=origin,
@@ -276,8 +281,28 @@ def _compute_grants(
     in_effect = [a for a in rows if not a.policy.ip_access or ip_allowed(ip, a.policy.ip_access)]
     policies = tuple(dict.fromkeys(a.policy_id for a in in_effect))
     global_rows = [a for a in rows if a.role_id is not None or a.user_id is not None]
+    if _tfa_setup_required(user_id, in_effect):
+        return _Grants(roles=roles, policies=(), admin=False, app=False, tfa_setup_required=True)
     admin, app = _global_access(global_rows, ip)
     return _Grants(roles=roles, policies=policies, admin=admin, app=app)
+
+
+def _tfa_setup_required(user_id: uuid.UUID | None, in_effect: list[Access]) -> bool:
+    """Whether a policy in effect for ``user_id`` has ``enforce_tfa`` while the user has no
+    second factor (neither a TFA secret nor a passkey, allauth's ``Authenticator`` of type
+    webauthn). Directus leaves this to its Data Studio (contract http-auth.md §7.9); here every
+    transport refuses such a user everything that needs more than their identity, and adding
+    or removing a factor moves the access version."""
+    if user_id is None or not any(a.policy.enforce_tfa for a in in_effect):
+        return False
+    from allauth.mfa.models import Authenticator
+
+    from accounts.models import User
+
+    has_totp = User.objects.filter(pk=user_id, tfa_secret__isnull=False).exclude(tfa_secret="")
+    if has_totp.exists():
+        return False
+    return not Authenticator.objects.filter(user_id=user_id, type="webauthn").exists()
 
 
 def _order_key(access: Access, position: dict[uuid.UUID, int]) -> tuple[int, int, int]:

@@ -10,3 +10,6 @@ class FactorsConfig(AppConfig):
 
     name = "factors"
     verbose_name = "Second factors"
+
+    def ready(self) -> None:
+        from factors import signals  # noqa: F401  (passkeys added or removed move the access version)

@@ -6,19 +6,22 @@ one-time recovery codes. Passkeys are proven in the browser (:mod:`factors.passk
 
 from __future__ import annotations
 
-import pyotp
-
 from accounts.models import User
+from factors import recovery, totp
+from factors.enrolled import has_any
+from tokens.sessions import SessionContext
 
 
 def has_second_factor(user: User) -> bool:
     """Whether signing in as ``user`` needs a second factor (TOTP set up, or a passkey)."""
-    return bool(user.tfa_secret)
+    return has_any(user)
 
 
-def verify_code(user: User, code: str | None) -> bool:
+def verify_code(user: User, code: str | None, *, context: SessionContext | None = None) -> bool:
     """Whether ``code`` is a valid TOTP code (or unused recovery code) of ``user``; a valid
-    code is consumed, so the same code cannot be used twice."""
-    if not code or not user.tfa_secret:
+    code is consumed, so the same code cannot be used twice (on any process)."""
+    if not code or not has_any(user):
         return False
-    return pyotp.TOTP(user.tfa_secret).verify(code.strip(), valid_window=1)
+    if totp.normalise_code(code) is not None:
+        return totp.accept(user, code)
+    return recovery.consume(user, code, context)

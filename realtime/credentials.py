@@ -5,7 +5,7 @@ touches the database) and goes through :mod:`realtime.identity`, the path HTTP u
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from realtime.identity import (
@@ -22,8 +22,9 @@ AuthKind = Literal["access_token", "password", "refresh_token"]
 @dataclass(frozen=True)
 class AuthRequest:
     kind: AuthKind
-    secret: str
+    secret: str = field(repr=False)
     email: str | None = None
+    otp: str | None = field(default=None, repr=False)  # email/password only, beyond Directus
 
     @property
     def returns_refresh_token(self) -> bool:
@@ -39,7 +40,8 @@ def parse_auth(message: dict[str, Any]) -> AuthRequest | None:
         return AuthRequest("access_token", token)
     email, password = message.get("email"), message.get("password")
     if isinstance(email, str) and EMAIL.match(email) and isinstance(password, str):
-        return AuthRequest("password", password, email)
+        otp = message.get("otp")
+        return AuthRequest("password", password, email, otp if isinstance(otp, str) else None)
     refresh_token = message.get("refresh_token")
     if isinstance(refresh_token, str):
         return AuthRequest("refresh_token", refresh_token)
@@ -52,5 +54,5 @@ def authenticate(request: AuthRequest, scope: dict[str, Any]) -> SocketIdentity:
         return identity_from_token(request.secret, scope)
     if request.kind == "password":
         assert request.email is not None
-        return identity_from_password(request.email, request.secret, scope)
+        return identity_from_password(request.email, request.secret, scope, request.otp)
     return identity_from_refresh(request.secret, scope)

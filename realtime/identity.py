@@ -77,9 +77,13 @@ def identity_from_token(
     return SocketIdentity(accountability=acc, expires_at=credential.expires_at, token=token)
 
 
-def identity_from_password(email: str, password: str, scope: dict[str, Any]) -> SocketIdentity:
-    """A json-mode sign-in of the default provider (no OTP on sockets, as in Directus)."""
-    payload = LoginPayload(identifier=email, password=password, mode="json")
+def identity_from_password(
+    email: str, password: str, scope: dict[str, Any], otp: str | None = None
+) -> SocketIdentity:
+    """A json-mode sign-in of the default provider. Beyond Directus (which passes no OTP, so
+    TFA users can never sign in on a socket) the ``auth`` message may carry ``otp``: a TOTP or
+    recovery code, checked by the flow exactly as on ``POST /auth/login``."""
+    payload = LoginPayload(identifier=email, password=password, mode="json", otp=otp)
     issued = sign_in(provider(DEFAULT_PROVIDER), payload, _session_context(scope))
     identity = identity_from_token(issued.access_token, scope)
     return SocketIdentity(

@@ -15,6 +15,7 @@ even with the right password, and sign-ins are additionally rate limited per IP 
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -152,7 +153,8 @@ def second_factor(
     """The second-factor step, after a right first factor: nothing to do for a user without
     one; :class:`SecondFactorRequired` when no code was given; a wrong code counts as a failed
     sign-in (towards the same limits and suspension as a wrong password) and is
-    ``INVALID_OTP``."""
+    ``INVALID_OTP``. A code is a TOTP code or a recovery code, each accepted once only
+    (:func:`factors.second_factor.verify_code`)."""
     if not has_second_factor(user):
         return
     if not code:
@@ -164,7 +166,7 @@ def second_factor(
             provider=driver.name,
         )
         raise SecondFactorRequired(user)
-    if not verify_code(user, code):
+    if not verify_code(user, code, context=context):
         raise _wrong_second_factor(driver, user, context)
 
 
@@ -188,7 +190,7 @@ def complete_second_factor(
     or passkey step): the same limits, stall, account checks and failure counting as the first
     step; ``prove(user)`` says whether the presented factor is right (and consumes it)."""
     with stalled():
-        user = User.objects.filter(pk=user_id).first()
+        user = _pending_user(user_id)
         who = user.email or "" if user else ""
         login_limits(context.ip, who, user_agent=context.user_agent)
         if user is None:
@@ -200,6 +202,15 @@ def complete_second_factor(
         reset_failed_logins(user)
         driver.login(user, None)
         return start_session(driver, user, mode, context)
+
+
+def _pending_user(user_id: object) -> User | None:
+    """The user a pending sign-in names (a UUID or its text; anything else names nobody)."""
+    try:
+        pk = user_id if isinstance(user_id, uuid.UUID) else uuid.UUID(str(user_id))
+    except ValueError:
+        return None
+    return User.objects.filter(pk=pk).first()
 
 
 def start_session(

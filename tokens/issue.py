@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 
 from accounts.accountability import accountability_for_user
-from accounts.models import Access, User
+from accounts.models import User
 from tokens.jwt import sign
 from tokens.models import SessionMode
 from tokens.sessions import OpenedSession
@@ -25,13 +25,6 @@ class IssuedTokens:
     session_id: str
 
 
-def _enforce_tfa(user: User) -> bool:
-    """Only policies of the user's direct role count here (contract access-model.md §8)."""
-    if user.tfa_secret or user.role_id is None:
-        return False
-    return Access.objects.filter(role_id=user.role_id, policy__enforce_tfa=True).exists()
-
-
 def access_claims(user: User, ip: str | None) -> dict[str, Any]:
     acc = accountability_for_user(user, ip=ip)
     claims: dict[str, Any] = {
@@ -40,7 +33,9 @@ def access_claims(user: User, ip: str | None) -> dict[str, Any]:
         "app_access": acc.app,
         "admin_access": acc.admin,
     }
-    if _enforce_tfa(user):
+    if acc.tfa_setup_required:
+        # a policy in effect enforces a second factor and the user has none yet (neither TOTP
+        # nor a passkey); the accountability is narrowed to nothing until they set one up
         claims["enforce_tfa"] = True
     return claims
 

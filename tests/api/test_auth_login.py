@@ -221,8 +221,10 @@ def test_login_events_are_recorded_without_secrets(api, user):
 def test_totp_users_need_an_otp(api, user):
     import pyotp
 
+    from factors.totp import seal_secret
+
     secret = pyotp.random_base32()
-    user.tfa_secret = secret
+    user.tfa_secret = seal_secret(secret)
     user.save()
     missing = login(api, email="editor@example.com", password=PASSWORD)
     assert missing.status_code == 401

@@ -3,16 +3,12 @@ creating (secret shown once), listing, revoking and rotating keys."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import secrets
 from datetime import timedelta
 from typing import Any, ClassVar
 
-from cryptography.fernet import Fernet
 from django import forms
-from django.conf import settings
 from django.contrib import admin, messages
 from django.core.cache import cache
 from django.db.models import QuerySet
@@ -22,6 +18,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 
 from accounts.models import User
+from core.crypto import Unreadable, seal, unseal
 from core.errors import DirectusError
 from core.net import request_ip
 from tokens.keys import Actor, checked_scope, create_key, owner_label, revoke_key, rotate_key
@@ -86,10 +83,16 @@ SECRET_ONCE_TTL_S = 120
 _SECRET_ONCE_KEY = "admin:secret-once:{}"
 
 
-def _sealer() -> Fernet:
-    """Encrypts secrets waiting to be shown, with a key derived from ``SECRET``."""
-    key = hashlib.sha256(b"admin-secret-once:" + settings.DIRECTUS.server.secret.encode()).digest()
-    return Fernet(base64.urlsafe_b64encode(key))
+#: Secrets waiting to be shown are sealed with a key derived from ``SECRET`` (core.crypto).
+_SECRET_ONCE_PURPOSE = "admin-secret-once"
+
+
+def _opened(sealed: str | None) -> Any:
+    """The page sealed in the cache, or None (gone, or sealed before ``SECRET`` changed)."""
+    try:
+        return json.loads(unseal(sealed, _SECRET_ONCE_PURPOSE)) if sealed else None
+    except Unreadable:
+        return None
 
 
 def secret_once_response(
@@ -105,7 +108,7 @@ def secret_once_response(
         "continue_url": continue_url,
         "user": str(request.user.pk),
     }
-    sealed = _sealer().encrypt(json.dumps(page).encode())
+    sealed = seal(json.dumps(page), _SECRET_ONCE_PURPOSE)
     cache.set(_SECRET_ONCE_KEY.format(ticket), sealed, SECRET_ONCE_TTL_S)
     return HttpResponseRedirect(reverse("admin:tokens_apikey_secret_once", args=[ticket]))
 
@@ -114,7 +117,7 @@ def show_secrets_once(request: HttpRequest, ticket: str) -> HttpResponse:
     """The page that shows new secrets (with copy buttons); never cached, shown once."""
     sealed = cache.get(_SECRET_ONCE_KEY.format(ticket))
     cache.delete(_SECRET_ONCE_KEY.format(ticket))
-    page = json.loads(_sealer().decrypt(sealed)) if sealed else None
+    page = _opened(sealed)
     if page is None or page["user"] != str(request.user.pk):
         messages.warning(
             request, "Those secrets were shown once already; they cannot be shown again."

@@ -1,0 +1,60 @@
+"""Re-authentication of a signed-in user before a sensitive change (generating a TFA secret,
+removing it, new recovery codes): the same limits and failure counting as a sign-in, so a
+stolen session cannot be used to guess a password or a code.
+
+Each check spends a sign-in attempt of the client's IP and refuses an account whose budget of
+failures is spent or which is throttled (:mod:`signin.lockout`); a wrong answer counts as a
+failed sign-in (towards suspension) and is logged as ``login.failure`` with ``step=reauth``.
+A right answer does *not* reset the count: otherwise someone holding the password and a session
+could interleave right passwords with guessed codes forever.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from accounts.models import User
+from core.errors import DirectusError, InvalidCredentials, InvalidPayload
+from signin.lockout import login_limits, note_failed_attempt, record_failed_login, refuse_throttled
+from tokens.sessions import SessionContext
+
+OTP_INVALID = '"otp" is invalid'
+
+
+def confirm_password(user: User, password: str, context: SessionContext) -> None:
+    """Raise ``INVALID_CREDENTIALS`` unless ``password`` is ``user``'s password."""
+    _guard(user, context)
+    if not password or not user.check_password(password):
+        raise _wrong(user, context, "wrong_password", InvalidCredentials())
+
+
+def confirm_code(
+    user: User,
+    code: str | None,
+    context: SessionContext,
+    check: Callable[[User, str], bool],
+) -> None:
+    """Raise 400 ``INVALID_PAYLOAD`` ``"otp" is invalid`` unless ``check(user, code)`` (which
+    consumes a right code) holds (contract http-auth.md §7.9)."""
+    _guard(user, context)
+    if not code or not check(user, code):
+        raise _wrong(user, context, "invalid_otp", InvalidPayload(OTP_INVALID))
+
+
+def _guard(user: User, context: SessionContext) -> None:
+    login_limits(context.ip, user.email or "", user_agent=context.user_agent)
+    refuse_throttled(user)
+
+
+def _wrong(user: User, context: SessionContext, reason: str, error: DirectusError) -> DirectusError:
+    note_failed_attempt(context.ip, user.email or "")
+    suspended = record_failed_login(user, ip=context.ip, user_agent=context.user_agent)
+    context.audit(
+        "login.failure",
+        "failure",
+        user=user,
+        identifier=(user.email or "")[:128],
+        reason="suspended" if suspended else reason,
+        step="reauth",
+    )
+    return error
