@@ -2,11 +2,17 @@
 
 A successful sign-in sets the session cookie (the same one ``POST /auth/login`` with
 ``mode: "session"`` sets) and redirects to ``redirect`` when it is allowed: a path on this
-server, an URL under ``PUBLIC_URL``, or one listed in ``LOGIN_REDIRECT_ALLOW_LIST``."""
+server, an URL under ``PUBLIC_URL``, or one listed in ``LOGIN_REDIRECT_ALLOW_LIST``.
+
+A user with a second factor signs in in two steps: the right password leaves the sign-in
+pending (:mod:`web.pending`) and sends the browser to ``/login/verify``
+(:mod:`web.factor_views`) for a code or a passkey. A form that posts ``otp`` with the password
+(the one-form path of API-style clients) is still answered in one step."""
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -16,18 +22,25 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.accountability import accountability_for_user
 from accounts.models import DEFAULT_PROVIDER, User
 from core.errors import DirectusError, InvalidCredentials, InvalidOtp, RequestsExceeded
+from factors import recovery
+from factors.enrolled import has_passkey, has_totp
 from signin.drivers import configured, provider
-from signin.flow import sign_in, stalled
+from signin.flow import SecondFactorRequired, sign_in, stalled
 from signin.payload import LoginPayload, valid_email
 from signin.redirects import RedirectRejected, resolve_login_redirect
 from signin.refresh import PresentedToken, logout
 from tokens.authentication import authenticate_request
 from tokens.cookies import clear_session_cookie, set_session_cookie
+from tokens.issue import IssuedTokens
+from tokens.models import RefreshSession
 from tokens.sessions import SessionContext
+from web import pending
 
 GENERIC_ERROR = "The email or password is not right."
+TOO_MANY = "Too many sign-in attempts. Try again in a minute."
 
 
 def allowed_redirect(target: str | None) -> str | None:
@@ -86,12 +99,26 @@ def login_page(request: HttpRequest) -> HttpResponse:
                 raise InvalidCredentials()
         issued = sign_in(provider(DEFAULT_PROVIDER), payload, _context(request))
     except RequestsExceeded:
-        return _form(request, 429, error="Too many sign-in attempts. Try again in a minute.")
+        return _form(request, 429, error=TOO_MANY)
+    except SecondFactorRequired as asked:
+        pending.hold(request, asked.user, request.POST.get("redirect", ""))
+        return HttpResponseRedirect(reverse("login-code-page"))
     except InvalidOtp:
         return _form(request, 401, error="Enter the one-time code from your app.", ask_otp=True)
     except DirectusError:
         return _form(request, 401, error=GENERIC_ERROR)
-    target = allowed_redirect(request.POST.get("redirect")) or reverse("account-page")
+    return signed_in(request, issued, request.POST.get("redirect"))
+
+
+def signed_in(request: HttpRequest, issued: IssuedTokens, redirect: str | None) -> HttpResponse:
+    """The answer to a completed sign-in: the session cookie, and a redirect to ``redirect``
+    when it is allowed (else the account page) — or first to the TOTP set-up page when a policy
+    of the user enforces TFA and they have no second factor yet (they are granted nothing
+    else until then)."""
+    target = allowed_redirect(redirect) or reverse("account-page")
+    user = RefreshSession.objects.select_related("user").get(pk=issued.session_id).user
+    if accountability_for_user(user, ip=_context(request).ip).tfa_setup_required:
+        target = f"{reverse('tfa-setup-page')}?{urlencode({'redirect': target})}"
     response = HttpResponseRedirect(target)
     set_session_cookie(response, issued.access_token)
     return response
@@ -109,7 +136,14 @@ def account_page(request: HttpRequest) -> HttpResponse:
         response = HttpResponseRedirect(reverse("login-page"))
         clear_session_cookie(response)
         return response
-    return render(request, "accounts/account.html", {"user_email": user.email})
+    context = {
+        "user_email": user.email,
+        "has_totp": has_totp(user),
+        "has_passkey": has_passkey(user),
+        "recovery_codes": recovery.remaining(user),
+        "tfa_setup_required": acc is not None and acc.tfa_setup_required,
+    }
+    return render(request, "accounts/account.html", context)
 
 
 @csrf_protect

@@ -13,6 +13,7 @@ import pytest
 from django.test import Client
 
 from accounts.models import Access, AuthEvent, Policy, ProjectSettings, UserStatus
+from factors.totp import seal_secret
 from tokens.models import RefreshSession
 
 pytestmark = pytest.mark.django_db
@@ -26,6 +27,14 @@ def page_sign_in(client: Client, password: str = PASSWORD, **extra: str):
     assert match is not None
     data = {"email": "admin@example.com", "password": password, "redirect": "/admin/"}
     return client.post("/login", {**data, "csrfmiddlewaretoken": match.group(1), **extra})
+
+
+def code_step(client: Client, code: str):
+    """The second step of the login page (``/login/verify``)."""
+    page = client.get("/login/verify")
+    match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode())
+    assert match is not None
+    return client.post("/login/verify", {"code": code, "csrfmiddlewaretoken": match.group(1)})
 
 
 @pytest.fixture
@@ -49,16 +58,17 @@ def locked_out(client: Client) -> bool:
 
 def test_admin_with_a_second_factor_is_asked_for_the_code(browser, admin_user):
     secret = pyotp.random_base32()
-    admin_user.tfa_secret = secret
+    admin_user.tfa_secret = seal_secret(secret)
     admin_user.save()
     asked = page_sign_in(browser)
-    assert asked.status_code == 401
-    assert 'name="otp"' in asked.content.decode()
+    assert asked.status_code == 302
+    assert asked["Location"] == "/login/verify"
     assert locked_out(browser)
-    assert page_sign_in(browser, otp="000000").status_code == 401
+    assert code_step(browser, "000000").status_code == 401
     assert locked_out(browser)
-    response = page_sign_in(browser, otp=pyotp.TOTP(secret).now())
+    response = code_step(browser, pyotp.TOTP(secret).now())
     assert response.status_code == 302
+    assert response["Location"] == "/admin/"
     assert browser.get("/admin/").status_code == 200
     reasons = list(
         AuthEvent.objects.filter(kind="login.failure").values_list("details__reason", flat=True)

@@ -104,13 +104,18 @@ def test_sign_out_revokes_the_session(browser, user):
 def test_totp_users_are_asked_for_a_code(browser, user):
     import pyotp
 
-    user.tfa_secret = pyotp.random_base32()
+    from factors.totp import seal_secret
+
+    secret = pyotp.random_base32()
+    user.tfa_secret = seal_secret(secret)
     user.save()
     response = sign_in(browser)
-    assert response.status_code == 401
-    assert 'name="otp"' in response.content.decode()
-    ok = sign_in(browser, otp=pyotp.TOTP(user.tfa_secret).now())
+    assert response.status_code == 302
+    assert response["Location"] == "/login/verify"
+    assert 'name="code"' in browser.get("/login/verify").content.decode()
+    ok = sign_in(browser, otp=pyotp.TOTP(secret).now())  # the one-form path still works
     assert ok.status_code == 302
+    assert ok["Location"] == "/account"
 
 
 def test_the_host_header_never_allows_a_redirect(user):
