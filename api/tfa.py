@@ -23,7 +23,7 @@ from api.authentication import request_accountability
 from core.errors import Forbidden, InvalidCredentials, InvalidPayload
 from factors import recovery, totp
 from factors.enrolled import has_any, has_passkey
-from signin.reauth import confirm_code, confirm_password
+from signin.reauth import confirm_code, confirm_password, disable_totp
 from tokens.sessions import SessionContext
 
 NO_EMAIL = "User must have a valid email to enable TFA"
@@ -148,7 +148,7 @@ class DisableView(APIView):
     def post(self, request: Request) -> HttpResponse:
         user = _signed_in(request)
         otp = _string(_object(request), "otp")
-        totp.disable(user, otp, context=_context(request))
+        disable_totp(user, otp, _context(request))
         return HttpResponse(status=204)
 
 

@@ -30,13 +30,12 @@ from core.errors import InvalidPayload
 from factors import recovery
 from factors.enrolled import has_totp
 from factors.events import factor_event
-from signin.reauth import confirm_code
 from tokens.sessions import SessionContext
 
 __all__ = [
-    "disable",
     "enable",
     "has_totp",
+    "holds",
     "new_secret",
     "otpauth_url",
     "remove",
@@ -170,20 +169,17 @@ def enable(user: User, secret: str, otp: str, *, context: SessionContext | None 
     factor_event(AuthEventKind.FACTOR_ADDED, user, context, factor="totp")
 
 
-def disable(user: User, otp: str, *, context: SessionContext | None = None) -> None:
-    """Remove ``user``'s TOTP once ``otp`` (a current code, or one of their recovery codes)
-    proves they hold it. A wrong code counts as a failed sign-in (:func:`confirm_code`)."""
-    if not has_totp(user):
-        raise InvalidPayload(f'User "{user.pk}" doesn\'t have TFA enabled')
-    context = context or SessionContext()
-    confirm_code(user, otp, context, lambda u, c: accept(u, c) or recovery.consume(u, c, context))
-    _clear(user, context, by="self")
+def holds(user: User, code: str, context: SessionContext | None = None) -> bool:
+    """Whether ``code`` proves ``user`` holds their TOTP: a current code, or one of their
+    recovery codes (either is consumed)."""
+    return accept(user, code) or recovery.consume(user, code, context or SessionContext())
 
 
-def remove(user: User, *, context: SessionContext | None = None) -> None:
-    """An admin removes ``user``'s TOTP, no code asked (``POST /users/<id>/tfa/disable``)."""
+def remove(user: User, *, context: SessionContext | None = None, by: str = "admin") -> None:
+    """Remove ``user``'s TOTP, no code asked: an admin (``POST /users/<id>/tfa/disable``), or
+    the user once :func:`signin.reauth.disable_totp` has checked their code."""
     if has_totp(user):
-        _clear(user, context, by="admin")
+        _clear(user, context, by=by)
 
 
 def _clear(user: User, context: SessionContext | None, *, by: str) -> None:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from accounts.models import User
 from core.errors import DirectusError, InvalidCredentials, InvalidPayload
+from factors import totp
 from signin.lockout import login_limits, note_failed_attempt, record_failed_login, refuse_throttled
 from tokens.sessions import SessionContext
 
@@ -39,6 +40,16 @@ def confirm_code(
     _guard(user, context)
     if not code or not check(user, code):
         raise _wrong(user, context, "invalid_otp", InvalidPayload(OTP_INVALID))
+
+
+def disable_totp(user: User, otp: str, context: SessionContext) -> None:
+    """Turn ``user``'s TOTP off once ``otp`` (a current code, or one of their recovery codes)
+    proves they hold it (contract http-auth.md §7.9 ``/users/me/tfa/disable``); a wrong code
+    counts as a failed sign-in."""
+    if not totp.has_totp(user):
+        raise InvalidPayload(f'User "{user.pk}" doesn\'t have TFA enabled')
+    confirm_code(user, otp, context, lambda u, c: totp.holds(u, c, context))
+    totp.remove(user, context=context, by="self")
 
 
 def _guard(user: User, context: SessionContext) -> None:

@@ -43,7 +43,7 @@ from factors.enrolled import has_any, has_passkey
 from factors.second_factor import verify_code
 from signin.drivers import provider
 from signin.flow import complete_second_factor
-from signin.reauth import confirm_code, confirm_password
+from signin.reauth import confirm_code, confirm_password, disable_totp
 from tokens.authentication import authenticate_request
 from tokens.sessions import SessionContext
 from web import pending
@@ -275,7 +275,7 @@ def _tfa_enable(request: HttpRequest, user: User) -> HttpResponse:
 
 
 def _tfa_disable(request: HttpRequest, user: User) -> None:
-    totp.disable(user, request.POST.get("otp", ""), context=_context(request))
+    disable_totp(user, request.POST.get("otp", ""), _context(request))
     messages.success(request, "Two-factor sign-in with an app is off.")
 
 

@@ -16,7 +16,9 @@ from core.errors import InvalidPayload
 from factors import totp
 from factors.second_factor import has_second_factor, verify_code
 from signin.lockout import failed_logins
+from signin.reauth import disable_totp
 from tests.support.factors import code_at, step_of
+from tokens.sessions import SessionContext
 
 pytestmark = pytest.mark.django_db
 
@@ -145,15 +147,15 @@ def test_disabling_needs_a_right_code_and_wrong_ones_count(person: User, enrol) 
     user = User.objects.get(pk=person.pk)
     wrong = "000000" if code_at(secret) != "000000" else "111111"
     with pytest.raises(InvalidPayload, match='"otp" is invalid'):
-        totp.disable(user, wrong)
+        disable_totp(user, wrong, SessionContext())
     assert failed_logins(user) == 1
-    totp.disable(user, code_at(secret))
+    disable_totp(user, code_at(secret), SessionContext())
     assert stored(person) is None
     assert not has_second_factor(user)
     event = AuthEvent.objects.get(kind="factor.removed")
     assert event.details == {"factor": "totp", "by": "self"}
     with pytest.raises(InvalidPayload, match=f'User "{user.pk}" doesn\'t have TFA enabled'):
-        totp.disable(user, code_at(secret))
+        disable_totp(user, code_at(secret), SessionContext())
 
 
 def test_an_admin_removes_a_factor_without_a_code(person: User, enrol) -> None:
