@@ -15,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from accounts.models import DEFAULT_PROVIDER, User
-from api.authentication import request_accountability
+from api.authentication import request_accountability, session_context
 from core.errors import DirectusError, Forbidden, InvalidCredentials, RouteNotFound
 from signin.drivers import configured, provider
 from signin.drivers.base import AuthDriver
@@ -36,7 +36,6 @@ from tokens.cookies import (
     set_session_cookie,
 )
 from tokens.issue import IssuedTokens
-from tokens.sessions import SessionContext
 
 _TOKENS = inline_serializer(
     "AuthTokens",
@@ -77,10 +76,6 @@ _REFRESH_BODY = inline_serializer(
     },
 )
 _ERRORS = OpenApiResponse(description='Error envelope: {"errors": [{"message", "extensions"}]}')
-
-
-def session_context(request: Request) -> SessionContext:
-    return SessionContext.of_request(request._request)
 
 
 def tokens_response(issued: IssuedTokens) -> HttpResponse:

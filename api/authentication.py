@@ -11,7 +11,9 @@ from rest_framework.request import Request
 
 from accounts.accountability import Accountability
 from accounts.models import User
+from core.errors import InvalidCredentials
 from tokens.authentication import authenticate_request
+from tokens.sessions import SessionContext
 
 
 class DirectusAuthentication(BaseAuthentication):
@@ -32,6 +34,20 @@ def request_accountability(request: Request) -> Accountability:
     """The accountability of a DRF request (typed access to ``request.auth``)."""
     acc = request.auth
     return acc if isinstance(acc, Accountability) else authenticate_request(request._request)
+
+
+def signed_in_accountability(request: Request) -> Accountability:
+    """The accountability of a request that must come from a signed-in user; 401
+    ``INVALID_CREDENTIALS`` for anyone else (the public, a role key)."""
+    acc = request_accountability(request)
+    if acc.user is None:
+        raise InvalidCredentials()
+    return acc
+
+
+def session_context(request: Request) -> SessionContext:
+    """Who is asking, from where, for the flows' limits and auth log."""
+    return SessionContext.of_request(request._request)
 
 
 def _load_user(acc: Accountability) -> Any:

@@ -15,12 +15,11 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from api.authentication import request_accountability
+from api.authentication import session_context, signed_in_accountability
 from api.users import COLLECTION, UsersService
-from core.errors import InvalidCredentials, InvalidPayload
+from core.errors import InvalidPayload
 from lifecycle.invites import accept_invite, invite_users, parse_invite
 from lifecycle.resets import request_password_reset, reset_password
-from tokens.sessions import SessionContext
 
 _ERRORS = OpenApiResponse(description='Error envelope: {"errors": [{"message", "extensions"}]}')
 _DONE = OpenApiResponse(description="Done (no content)")
@@ -73,10 +72,6 @@ def _optional_string(data: dict[str, Any], name: str) -> str | None:
     return value
 
 
-def _context(request: Request) -> SessionContext:
-    return SessionContext.of_request(request._request)
-
-
 class PasswordRequestView(APIView):
     @extend_schema(
         summary="Mail a password reset link (the same answer for every address)",
@@ -88,7 +83,7 @@ class PasswordRequestView(APIView):
         data = _body(request)
         email = _required_string(data, "email")
         reset_url = _optional_string(data, "reset_url")
-        request_password_reset(email, reset_url, _context(request))
+        request_password_reset(email, reset_url, session_context(request))
         return HttpResponse(status=204)
 
 
@@ -103,7 +98,7 @@ class PasswordResetView(APIView):
         data = _body(request)
         token = _required_string(data, "token")
         password = _required_string(data, "password")
-        reset_password(token, password, _context(request))
+        reset_password(token, password, session_context(request))
         return HttpResponse(status=204)
 
 
@@ -116,13 +111,11 @@ class InviteView(APIView):
         tags=["Users"],
     )
     def post(self, request: Request) -> HttpResponse:
-        acc = request_accountability(request)
-        if acc.user is None:
-            raise InvalidCredentials()
+        acc = signed_in_accountability(request)
         service = UsersService(COLLECTION, acc)
         service.authorise("create")
         invite = parse_invite(request.data)
-        invite_users(invite, service, _context(request), inviter=str(acc.user))
+        invite_users(invite, service, session_context(request), inviter=str(acc.user))
         return HttpResponse(status=204)
 
 
@@ -138,5 +131,5 @@ class InviteAcceptView(APIView):
         data = _body(request)
         token = _required_string(data, "token")
         password = _required_string(data, "password")
-        accept_invite(token, password, _context(request))
+        accept_invite(token, password, session_context(request))
         return HttpResponse(status=204)

@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 
 from accounts.accountability import Accountability
 from accounts.models import DEFAULT_PROVIDER, User
-from api.authentication import request_accountability
+from api.authentication import request_accountability, session_context
 from core.errors import Forbidden, InvalidCredentials, InvalidPayload
 from factors import recovery, totp
 from factors.enrolled import has_any, has_passkey
@@ -90,10 +90,6 @@ def _signed_in(request: Request) -> User:
     return user
 
 
-def _context(request: Request) -> SessionContext:
-    return SessionContext.of_request(request._request)
-
-
 class GenerateView(APIView):
     @extend_schema(
         summary="A new TOTP secret and its otpauth URL (nothing is stored yet)",
@@ -106,7 +102,7 @@ class GenerateView(APIView):
         user = _signed_in(request)
         data = _object(request)
         if user.provider == DEFAULT_PROVIDER:
-            confirm_password(user, _string(data, "password"), _context(request))
+            confirm_password(user, _string(data, "password"), session_context(request))
         if totp.has_totp(user):
             raise InvalidPayload(totp.ALREADY_SET)
         if user.provider == DEFAULT_PROVIDER and not user.email:
@@ -133,7 +129,7 @@ class EnableView(APIView):
         user = _signed_in(request)
         data = _object(request)
         secret, otp = _string(data, "secret"), _string(data, "otp")
-        totp.enable(user, secret, otp, context=_context(request))
+        totp.enable(user, secret, otp, context=session_context(request))
         return HttpResponse(status=204)
 
 
@@ -148,7 +144,7 @@ class DisableView(APIView):
     def post(self, request: Request) -> HttpResponse:
         user = _signed_in(request)
         otp = _string(_object(request), "otp")
-        disable_totp(user, otp, _context(request))
+        disable_totp(user, otp, session_context(request))
         return HttpResponse(status=204)
 
 
@@ -175,7 +171,7 @@ class UserDisableView(APIView):
             user = None
         if user is None:
             raise Forbidden()
-        totp.remove(user, context=_context(request))
+        totp.remove(user, context=session_context(request))
         return HttpResponse(status=204)
 
 
@@ -207,9 +203,9 @@ class RecoveryCodesView(APIView):
     )
     def post(self, request: Request) -> Response:
         user = _signed_in(request)
-        _prove_for_codes(user, _object(request), _context(request))
+        _prove_for_codes(user, _object(request), session_context(request))
         response = Response(
-            {"data": {"codes": recovery.regenerate(user, context=_context(request))}}
+            {"data": {"codes": recovery.regenerate(user, context=session_context(request))}}
         )
         response["Cache-Control"] = "no-store"
         return response

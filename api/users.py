@@ -19,12 +19,11 @@ from accounts.accountability import Accountability
 from accounts.models import Access, User, UserStatus
 from accounts.passwords import check_password_policy
 from accounts.permissions import field_forbidden, item_forbidden
-from api.authentication import request_accountability
+from api.authentication import signed_in_accountability
 from api.items import FIELDS_ONLY, ItemsView, ItemView
 from core.errors import (
     DirectusError,
     Forbidden,
-    InvalidCredentials,
     InvalidPayload,
     RecordNotUnique,
     UnprocessableContent,
@@ -256,13 +255,6 @@ class UserView(ItemView):
     service = UsersService
 
 
-def _me(request: Request) -> Accountability:
-    acc = request_accountability(request)
-    if acc.user is None:
-        raise InvalidCredentials()
-    return acc
-
-
 class MeView(APIView):
     """``/users/me``: the caller's own record, read and written through permissions."""
 
@@ -271,7 +263,7 @@ class MeView(APIView):
         responses={200: OpenApiResponse(OpenApiTypes.OBJECT), 401: OpenApiResponse()},
     )  # fmt: skip
     def get(self, request: Request) -> Response:
-        acc = _me(request)
+        acc = signed_in_accountability(request)
         try:
             item = UsersService(COLLECTION, acc).read_one(
                 acc.user, query_from_params(request.query_params)
@@ -286,7 +278,7 @@ class MeView(APIView):
         responses={200: OpenApiResponse(OpenApiTypes.OBJECT), 204: None, 401: OpenApiResponse()},
     )  # fmt: skip
     def patch(self, request: Request) -> Response:
-        acc = _me(request)
+        acc = signed_in_accountability(request)
         service = UsersService(COLLECTION, acc)
         key = service.update_one(acc.user, request.data)
         items = service.read_written([key], query_from_params(request.query_params))

@@ -23,12 +23,11 @@ from typing import Any, Protocol
 from django.conf import settings
 from django.db import transaction
 
-from accounts.models import AuthEventKind, AuthOutcome, ProjectSettings, Role, User, UserStatus
+from accounts.models import AuthEventKind, AuthOutcome, Role, User, UserStatus
 from accounts.passwords import check_password_policy
 from core.errors import InvalidInvite, InvalidPayload
-from core.mail import send_template
 from lifecycle.limits import limit_ip
-from lifecycle.links import default_base, url_allowed, with_token
+from lifecycle.links import default_base, mail_link, url_allowed, with_token
 from lifecycle.tokens import INVITE_SCOPE, invite_token, verify
 from signin.payload import valid_email
 from tokens.sessions import SessionContext
@@ -117,7 +116,15 @@ def invite_users(
     with transaction.atomic():
         invited = [user for email in request.emails if (user := _invite(email, request, writer))]
     for user in invited:
-        _mail_invitation(user, base, context, inviter)
+        mail_link(
+            user,
+            with_token(base, invite_token(user.email or "")),
+            template=TEMPLATE,
+            subject=SUBJECT,
+            event=AuthEventKind.INVITE_SENT,
+            context=context,
+            invited_by=inviter,
+        )
 
 
 def _invite(email: str, request: InviteRequest, writer: UserWriter) -> User | None:
@@ -133,28 +140,6 @@ def _invite(email: str, request: InviteRequest, writer: UserWriter) -> User | No
     if user.role_id != request.role:
         writer.update_one(str(user.pk), {"role": str(request.role)})
     return user
-
-
-def _mail_invitation(user: User, base: str, context: SessionContext, inviter: str | None) -> None:
-    email = user.email or ""
-    mailed = send_template(
-        TEMPLATE,
-        email,
-        SUBJECT,
-        {
-            "url": with_token(base, invite_token(email)),
-            "email": email,
-            "project_name": ProjectSettings.current().project_name,
-        },
-    )
-    if mailed:
-        context.audit(
-            AuthEventKind.INVITE_SENT,
-            AuthOutcome.SUCCESS,
-            user=user,
-            identifier=email,
-            invited_by=inviter,
-        )
 
 
 def accept_invite(token: str, password: str, context: SessionContext) -> User:

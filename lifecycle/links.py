@@ -10,7 +10,12 @@ entry; here the scheme and port must match too.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from accounts.models import AuthEventKind, AuthOutcome, ProjectSettings, User
+from core.mail import send_template
+from tokens.sessions import SessionContext
 
 
 def _origin_and_path(url: str) -> tuple[str, str, str] | None:
@@ -45,3 +50,26 @@ def with_token(base: str, token: str) -> str:
 def default_base(public_url: str, path: str) -> str:
     """``PUBLIC_URL`` + ``path`` (``/admin/reset-password``, ``/admin/accept-invite``)."""
     return public_url.rstrip("/") + path
+
+
+def mail_link(
+    user: User,
+    url: str,
+    *,
+    template: str,
+    subject: str,
+    event: AuthEventKind,
+    context: SessionContext,
+    **details: Any,
+) -> None:
+    """Mail ``user`` the link ``url`` with ``template``; ``event`` is recorded only when the mail
+    was handed to the sender (not dropped by a mail limit)."""
+    email = user.email or ""
+    mailed = send_template(
+        template,
+        email,
+        subject,
+        {"url": url, "email": email, "project_name": ProjectSettings.current().project_name},
+    )
+    if mailed:
+        context.audit(event, AuthOutcome.SUCCESS, user=user, identifier=email, **details)

@@ -21,15 +21,13 @@ from accounts.models import (
     DEFAULT_PROVIDER,
     AuthEventKind,
     AuthOutcome,
-    ProjectSettings,
     User,
     UserStatus,
 )
 from accounts.passwords import check_password_policy
 from core.errors import Forbidden, InvalidPayload
-from core.mail import send_template
 from lifecycle.limits import limit_ip, padded
-from lifecycle.links import default_base, url_allowed, with_token
+from lifecycle.links import default_base, mail_link, url_allowed, with_token
 from lifecycle.tokens import RESET_SCOPE, fingerprint_matches, reset_token, verify
 from signin.lockout import reset_failed_logins
 from tokens.sessions import SessionContext, revoke_user_sessions
@@ -58,31 +56,20 @@ def request_password_reset(email: str, reset_url: str | None, context: SessionCo
         base = reset_base(reset_url)
         user = _resettable(email)
         if user is not None:
-            _mail_link(user, base, context)
+            mail_link(
+                user,
+                with_token(base, reset_token(user)),
+                template=TEMPLATE,
+                subject=SUBJECT,
+                event=AuthEventKind.PASSWORD_RESET_REQUESTED,
+                context=context,
+            )
 
 
 def _resettable(email: str) -> User | None:
     return User.objects.filter(
         email__iexact=email.strip(), status=UserStatus.ACTIVE, provider=DEFAULT_PROVIDER
     ).first()
-
-
-def _mail_link(user: User, base: str, context: SessionContext) -> None:
-    email = user.email or ""
-    mailed = send_template(
-        TEMPLATE,
-        email,
-        SUBJECT,
-        {
-            "url": with_token(base, reset_token(user)),
-            "email": email,
-            "project_name": ProjectSettings.current().project_name,
-        },
-    )
-    if mailed:
-        context.audit(
-            AuthEventKind.PASSWORD_RESET_REQUESTED, AuthOutcome.SUCCESS, user=user, identifier=email
-        )
 
 
 def reset_password(token: str, password: str, context: SessionContext) -> None:
