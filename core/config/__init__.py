@@ -18,6 +18,8 @@ auth       ``AUTH_PROVIDERS``, ``AUTH_<NAME>_*``, ``AUTH_DISABLE_DEFAULT``,
 mail       ``EMAIL_*``, ``RATE_LIMITER_EMAIL_*``
 lifecycle  ``PASSWORD_RESET_URL_ALLOW_LIST``, ``USER_INVITE_URL_ALLOW_LIST``,
            ``USER_INVITE_TOKEN_TTL``
+outbound   ``HTTP_PROXY``, ``HTTPS_PROXY``, ``NO_PROXY`` (and ``GLOBAL_AGENT_*`` aliases)
+issuers    ``TRUSTED_ISSUERS``, ``TRUSTED_ISSUER_<NAME>_*``
 ========== ============================================================================
 
 Problems never raise here: they are collected in :attr:`Config.errors` (each naming its variable)
@@ -44,9 +46,11 @@ from core.config.env import (
     parse_size_bytes,
 )
 from core.config.hashing import Hashing, load_hashing
+from core.config.issuers import IssuerRule, TrustedIssuer, load_issuers
 from core.config.lifecycle import Lifecycle, load_lifecycle
 from core.config.limits import Limits, RateLimit, load_limits
 from core.config.mail import Mail, Smtp, load_mail
+from core.config.outbound import Outbound, load_outbound
 from core.config.server import Server, load_server
 from core.config.tokens import Cookie, Tokens, load_tokens
 from core.config.websockets import Socket, WebSockets, load_websockets
@@ -63,9 +67,11 @@ __all__ = [
     "Database",
     "EnvReader",
     "Hashing",
+    "IssuerRule",
     "Lifecycle",
     "Limits",
     "Mail",
+    "Outbound",
     "ProviderConfig",
     "RateLimit",
     "Redis",
@@ -73,6 +79,7 @@ __all__ = [
     "Smtp",
     "Socket",
     "Tokens",
+    "TrustedIssuer",
     "WebSockets",
     "load",
     "parse_bool",
@@ -98,6 +105,8 @@ class Config:
     auth: Auth = field(default_factory=Auth)
     mail: Mail = field(default_factory=Mail)
     lifecycle: Lifecycle = field(default_factory=Lifecycle)
+    outbound: Outbound = field(default_factory=Outbound)
+    issuers: tuple[TrustedIssuer, ...] = ()
     errors: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
 
@@ -115,6 +124,7 @@ def load(environ: Mapping[str, str] | None = None, base_dir: Path | None = None)
     relative paths (``DB_FILENAME``) are taken from ``base_dir`` (default: the working
     directory)."""
     env = EnvReader(os.environ if environ is None else environ)
+    auth = load_auth(env)
     config = Config(
         server=load_server(env),
         database=load_database(env, base_dir or Path.cwd()),
@@ -125,9 +135,11 @@ def load(environ: Mapping[str, str] | None = None, base_dir: Path | None = None)
         cors=load_cors(env),
         websockets=load_websockets(env),
         bootstrap=load_bootstrap(env),
-        auth=load_auth(env),
+        auth=auth,
         mail=load_mail(env),
         lifecycle=load_lifecycle(env),
+        outbound=load_outbound(env),
+        issuers=load_issuers(env, tuple(p.name for p in auth.providers)),
     )
     _cross_checks(env, config)
     return replace(config, errors=tuple(env.errors), warnings=tuple(env.warnings))

@@ -1,0 +1,102 @@
+"""Requests to identity providers: one bounded fetch, through the configured proxy.
+
+:func:`fetch_json` is used for discovery documents and JWKS (and, as the SSO drivers land, for
+every other call to a provider). It never waits longer than ``timeout`` seconds in all — connect,
+headers and body together, so a provider that trickles bytes cannot hold a request — reads at
+most ``max_bytes``, and turns every failure into :class:`OutboundError`, whose message names the
+URL's host and what went wrong, never a credential. Proxies come from the ``outbound`` section of
+the configuration (:mod:`core.config.outbound`), passed explicitly, never from whatever else is in
+the process environment.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from django.conf import settings
+
+from core.config.outbound import Outbound
+
+USER_AGENT = "directus-auth-server"
+MAX_BYTES = 512 * 1024
+
+
+class OutboundError(Exception):
+    """A call to a provider failed: unreachable, too slow, too large, not JSON, not 2xx."""
+
+
+def bypasses_proxy(host: str, no_proxy: tuple[str, ...]) -> bool:
+    """Whether ``host`` is reached directly: ``*``, the host itself, a parent domain
+    (``example.com`` and ``.example.com`` both cover ``idp.example.com``) or a network
+    (``10.0.0.0/8``) in ``NO_PROXY``."""
+    host = host.lower().strip("[]")
+    try:
+        address: ipaddress.IPv4Address | ipaddress.IPv6Address | None = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    for entry in no_proxy:
+        if entry == "*":
+            return True
+        entry = entry.split(":")[0] if entry.count(":") == 1 else entry
+        if address is not None:
+            try:
+                if address in ipaddress.ip_network(entry.strip("[]"), strict=False):
+                    return True
+            except ValueError:
+                pass
+            continue
+        suffix = entry.lstrip(".")
+        if host == suffix or host.endswith("." + suffix):
+            return True
+    return False
+
+
+def proxies_for(url: str, outbound: Outbound | None = None) -> dict[str, str]:
+    """The proxy mapping for one request to ``url`` (empty: direct)."""
+    outbound = outbound or settings.DIRECTUS.outbound
+    parts = urlsplit(url)
+    proxy = outbound.https_proxy if parts.scheme == "https" else outbound.http_proxy
+    if not proxy or bypasses_proxy(parts.hostname or "", outbound.no_proxy):
+        return {}
+    return {parts.scheme: proxy}
+
+
+def fetch_json(url: str, *, timeout: float, max_bytes: int = MAX_BYTES) -> Any:
+    """GET ``url`` and parse its JSON body, within ``timeout`` seconds in all."""
+    host = urlsplit(url).hostname or "?"
+    deadline = time.monotonic() + timeout
+    session = requests.Session()
+    session.trust_env = False
+    try:
+        with session.get(
+            url,
+            timeout=(timeout, timeout),
+            stream=True,
+            allow_redirects=False,
+            proxies=proxies_for(url),
+            headers={"Accept": "application/json", "User-Agent": USER_AGENT},
+        ) as response:
+            if not 200 <= response.status_code < 300:
+                raise OutboundError(f"{host} answered HTTP {response.status_code}")
+            body = bytearray()
+            for chunk in response.iter_content(chunk_size=16384):
+                body += chunk
+                if len(body) > max_bytes:
+                    raise OutboundError(f"{host} answered more than {max_bytes} bytes")
+                if time.monotonic() > deadline:
+                    raise OutboundError(f"{host} took longer than {timeout:g}s")
+    except requests.Timeout:
+        raise OutboundError(f"{host} took longer than {timeout:g}s") from None
+    except requests.RequestException as exc:
+        raise OutboundError(f"{host} is unreachable ({type(exc).__name__})") from None
+    finally:
+        session.close()
+    try:
+        return json.loads(bytes(body))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise OutboundError(f"{host} answered something that is not JSON") from None
