@@ -397,6 +397,9 @@ class AuthEventKind(models.TextChoices):
     FACTOR_REMOVED = "factor.removed", "second factor removed"
     RECOVERY_CODES_GENERATED = "recovery_codes.generated", "recovery codes generated"
     RECOVERY_CODE_USED = "recovery_code.used", "recovery code used"
+    EXTERNAL_USER_CREATED = "external.user_created", "service user created for an issuer"
+    EXTERNAL_ROLE_CHANGED = "external.role_changed", "service user's role changed by mapping"
+    EXTERNAL_TOKEN_REFUSED = "external.refused", "external token refused"
 
 
 class AuthOutcome(models.TextChoices):

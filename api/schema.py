@@ -17,7 +17,10 @@ class DirectusAuthenticationScheme(OpenApiAuthenticationExtension):
                 "type": "http",
                 "scheme": "bearer",
                 "bearerFormat": "JWT or static token",
-                "description": "Access token (JWT) or static token.",
+                "description": (
+                    "Access token (JWT), static token or API key, or a JWT of a trusted "
+                    "external issuer (docs/external-issuers.md)."
+                ),
             },
             {"type": "apiKey", "in": "query", "name": "access_token"},
             {"type": "apiKey", "in": "cookie", "name": "directus_session_token"},

@@ -10,8 +10,10 @@ class TokensConfig(AppConfig):
 
     def ready(self) -> None:
         from tokens import checks, signals  # noqa: F401  (checks, revocation)
+        from tokens.external.resolver import resolve_external_jwt
         from tokens.resolve import register_resolver
         from tokens.resolvers import resolve_access_jwt, resolve_api_key
 
         register_resolver("access-jwt", resolve_access_jwt, order=10)
+        register_resolver("external-jwt", resolve_external_jwt, order=30)
         register_resolver("api-key", resolve_api_key, order=50)

@@ -144,3 +144,109 @@ class ApiKey(models.Model):
     @property
     def owner(self) -> Any:
         return self.user if self.user_id else self.role
+
+
+class TrustedIssuer(models.Model):
+    """An external identity provider whose JWTs the API accepts (:mod:`tokens.external`),
+    defined in the admin. The same fields as ``TRUSTED_ISSUER_<NAME>_*``; an issuer of the
+    environment with the same name or ``iss`` wins over this row."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.SlugField(
+        max_length=64,
+        unique=True,
+        help_text="Its service users' provider; letters, digits, - and _.",
+    )
+    issuer = models.CharField(max_length=512, unique=True, help_text="The iss its tokens carry.")
+    audience = models.CharField(max_length=1024, help_text="Accepted aud values, comma-separated.")
+    jwks_url = models.URLField(
+        max_length=1024,
+        blank=True,
+        default="",
+        verbose_name="JWKS URL",
+        help_text="Empty: discovered from the issuer's /.well-known/openid-configuration.",
+    )
+    algorithms = models.CharField(
+        max_length=128, default="RS256,ES256", help_text="Comma-separated; asymmetric only."
+    )
+    required_claims = models.JSONField(
+        default=dict, blank=True, help_text='For example {"gty": "client-credentials"}.'
+    )
+    clock_skew = models.PositiveIntegerField(default=30, help_text="Seconds.")
+    scope_claim = models.CharField(max_length=64, default="scope")
+    group_claim = models.CharField(max_length=64, default="groups")
+    jwks_ttl = models.PositiveIntegerField(default=600, verbose_name="JWKS TTL (seconds)")
+    jwks_refetch_limit = models.PositiveIntegerField(
+        default=10, help_text="Refetches for an unknown key id per minute."
+    )
+    timeout = models.FloatField(default=3.0, help_text="Seconds for one fetch, in all.")
+    enabled = models.BooleanField(default=True)
+
+    class Meta:
+        ordering: ClassVar = ["name"]
+        verbose_name = "trusted issuer"
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        from core.config.issuers import RESERVED_NAMES, issuer_problems
+
+        problems = issuer_problems(self.issuer, self.jwks_url or None, self.algorithm_list)
+        if self.name.lower() in RESERVED_NAMES:
+            problems.append(f"the name {self.name!r} is reserved")
+        configured = settings.DIRECTUS
+        if any(i.name == self.name or i.issuer == self.issuer for i in configured.issuers):
+            problems.append("the environment already defines an issuer with this name or iss")
+        if any(p.name == self.name for p in configured.auth.providers):
+            problems.append("a sign-in provider already has this name")
+        if not self.audience_list:
+            problems.append("give at least one audience")
+        if not isinstance(self.required_claims, dict):
+            problems.append("required claims must be a JSON object")
+        if problems:
+            raise ValidationError("; ".join(problems).capitalize() + ".")
+
+    @property
+    def algorithm_list(self) -> tuple[str, ...]:
+        return tuple(part.strip() for part in self.algorithms.split(",") if part.strip())
+
+    @property
+    def audience_list(self) -> tuple[str, ...]:
+        return tuple(part.strip() for part in self.audience.split(",") if part.strip())
+
+
+class IssuerRule(models.Model):
+    """Tokens of ``issuer`` whose scopes include ``scope`` (or whose groups include ``group``;
+    neither: every token) act with ``role`` and ``policies``. Rules are tried in ``sort`` order;
+    the first that matches decides."""
+
+    class Match(models.TextChoices):
+        SCOPE = "scope"
+        GROUP = "group"
+        ANY = "any", "any token"
+
+    issuer = models.ForeignKey(TrustedIssuer, on_delete=models.CASCADE, related_name="rules")
+    sort = models.PositiveIntegerField(default=0)
+    match = models.CharField(max_length=8, choices=Match.choices, default=Match.SCOPE)
+    value = models.CharField(max_length=255, blank=True, default="")
+    role = models.ForeignKey(
+        "accounts.Role", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    policies = models.ManyToManyField("accounts.Policy", blank=True, related_name="+")
+
+    class Meta:
+        ordering: ClassVar = ["issuer", "sort", "id"]
+        verbose_name = "issuer rule"
+
+    def __str__(self) -> str:
+        what = "any token" if self.match == self.Match.ANY else f"{self.match} {self.value}"
+        return f"{what} → {self.role or 'no role'}"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if self.match != self.Match.ANY and not self.value.strip():
+            raise ValidationError({"value": "Name the scope or group this rule matches."})
