@@ -16,12 +16,15 @@ from tests.support.clients import SignedInAPIClient
 @pytest.fixture(autouse=True)
 def _clear_cache() -> None:
     from accounts.accountability import forget_local_state
+    from tokens.external import jwks, registry, resolver, users
     from tokens.keycache import clear_local
 
     for alias in caches:
         caches[alias].clear()
     clear_local()
     forget_local_state()
+    for module in (jwks, registry, resolver, users):
+        module.forget()
 
 
 @pytest.fixture
