@@ -8,12 +8,32 @@ it: a C client uses far less of the machine than the Python one, so those figure
 to what the server itself can do.
 
     .venv/bin/python bench/http_bench.py --seconds 5 --workers 1 --out bench/results/latest.json
+
+Two modes measure one comparison only, alternating wrk runs of ``GET /items/articles?limit=10``
+with different tokens (``--ab-rounds`` rounds of every token, ``--seconds`` each; the medians and
+their ratios to the first-party JWT):
+
+``--only ab`` (or ``--ab-only``)
+    a static key against a JWT, at each ``--concurrency`` (default 10 and 50).
+``--only external``
+    JWTs of a trusted external issuer against the first-party JWT, at 50 connections unless
+    ``--concurrency`` says otherwise. The benchmark serves a JWKS itself (``/jwks`` on
+    127.0.0.1, from a thread: one RSA key for RS256, one P-256 key for ES256), starts the server
+    with ``TRUSTED_ISSUERS=bench`` pointing at it and a rule giving every token of that issuer
+    the Administrator role (the role of the admin whose JWT is the reference), mints one token
+    per algorithm and checks that each token reads the items before timing. It also times
+    ``jwt.decode`` of both tokens with the key in hand (``decode_us``), the signature check a
+    cached key leaves.
+
+    .venv/bin/python bench/http_bench.py --only external --seconds 5 --ab-rounds 3 \\
+        --out bench/results/external-latest.json
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -21,12 +41,19 @@ import shutil
 import statistics
 import sys
 import tempfile
+import threading
 import time
+import timeit
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import httpx
+import jwt
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -34,6 +61,15 @@ sys.path.insert(0, str(ROOT))
 from tests.support.server import Server, base_env, manage, postgres_database  # noqa: E402
 
 ADMIN = {"email": "admin@example.com", "password": "e2e-admin-password"}
+ITEMS = "/items/articles?limit=10"
+ISSUER = "https://issuer.bench.test"
+AUDIENCE = "https://api.bench.test"
+#: Every proxy setting ``core.outbound`` reads: the server reaches the JWKS directly.
+PROXY_VARIABLES = tuple(
+    name
+    for base in ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY")
+    for name in (base, base.lower(), f"GLOBAL_AGENT_{base}")
+)
 Request = Callable[[httpx.AsyncClient, dict[str, str]], Awaitable[httpx.Response]]
 Setup = Callable[[httpx.AsyncClient], Awaitable[dict[str, str]]]
 
@@ -213,37 +249,196 @@ async def run_wrk(base: str, seconds: float, concurrencies: list[int]) -> list[R
     return results
 
 
+async def alternate(
+    base: str,
+    label: str,
+    path: str,
+    tokens: dict[str, str],
+    seconds: float,
+    concurrencies: list[int],
+    rounds: int,
+) -> list[dict[str, object]]:
+    """``GET path`` with each of the named ``tokens`` in turn, ``rounds`` times per concurrency,
+    with wrk; per token its rates (``<name>_rps``) and their median (``<name>_median``), and the
+    ratio of each median to the first token's (``<name>_to_<first>``). Alternating (each round
+    starting with the next token) spreads the machine's drift over every token, which one run of
+    each does not. A run with any non-2xx
+    answer stops the benchmark: its rate would not be the rate of the request."""
+    reference = next(iter(tokens))
+    rows: list[dict[str, object]] = []
+    for concurrency in concurrencies:
+        rates: dict[str, list[float]] = {name: [] for name in tokens}
+        names = list(tokens)
+        for round_ in range(rounds):
+            # Each round starts with the next token, so no token always runs first.
+            for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
+                token = tokens[name]
+                result = await wrk_drive(base, name, path, token, concurrency, seconds)
+                if result.errors:
+                    raise SystemExit(
+                        f"{label}: {result.errors} of {result.requests} answers with the "
+                        f"{name} token were not 2xx (c={concurrency})"
+                    )
+                rates[name].append(result.rps)
+        row: dict[str, object] = {"concurrency": concurrency, "rounds": rounds}
+        row.update({f"{name}_rps": rates[name] for name in tokens})
+        medians = {name: statistics.median(rates[name]) for name in tokens}
+        row.update({f"{name}_median": medians[name] for name in tokens})
+        for name in list(tokens)[1:]:
+            row[f"{name}_to_{reference}"] = round(medians[name] / medians[reference], 3)
+        print(json.dumps({"client": "wrk", label: row}), flush=True)
+        rows.append(row)
+    return rows
+
+
 async def key_vs_jwt(
     base: str, seconds: float, concurrencies: list[int], rounds: int
 ) -> list[dict[str, object]]:
-    """The items read with a static key and with a JWT, alternated ``rounds`` times per
-    concurrency with wrk; the medians and their ratio (key / JWT). Alternating spreads the
-    machine's drift over both, which one run of each does not."""
+    """The items read with a JWT and with a static key, alternated (ratio ``key_to_jwt``)."""
     async with httpx.AsyncClient(base_url=base, timeout=30) as client:
-        jwt = (await login_state(client))["access"]
-        key = (await key_state(client))["access"]
-    path = "/items/articles?limit=10"
-    rows: list[dict[str, object]] = []
-    for concurrency in concurrencies:
-        rates: dict[str, list[float]] = {"jwt": [], "key": []}
-        for _ in range(rounds):
-            for kind, token in (("jwt", jwt), ("key", key)):
-                result = await wrk_drive(base, kind, path, token, concurrency, seconds)
-                rates[kind].append(result.rps)
-        row: dict[str, object] = {
-            "concurrency": concurrency,
-            "rounds": rounds,
-            "jwt_rps": rates["jwt"],
-            "key_rps": rates["key"],
-            "jwt_median": statistics.median(rates["jwt"]),
-            "key_median": statistics.median(rates["key"]),
+        tokens = {
+            "jwt": (await login_state(client))["access"],
+            "key": (await key_state(client))["access"],
         }
-        row["key_to_jwt"] = round(
-            statistics.median(rates["key"]) / statistics.median(rates["jwt"]), 3
-        )
-        print(json.dumps({"client": "wrk", "key_vs_jwt": row}), flush=True)
-        rows.append(row)
-    return rows
+    return await alternate(base, "key_vs_jwt", ITEMS, tokens, seconds, concurrencies, rounds)
+
+
+PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+
+
+class JwksServer:
+    """A trusted issuer's JWKS, served from a thread of this process at
+    ``http://127.0.0.1:<port>/jwks``: one RSA key (RS256) and one P-256 key (ES256), public
+    halves only. :meth:`token` mints a token with the private half.
+
+        with JwksServer() as issuer:
+            env = issuer.env(role_id)
+            token = issuer.token("ES256")
+    """
+
+    def __init__(self) -> None:
+        self.private: dict[str, PrivateKey] = {
+            "RS256": rsa.generate_private_key(public_exponent=65537, key_size=2048),
+            "ES256": ec.generate_private_key(ec.SECP256R1()),
+        }
+        self.jwks = {"keys": [self.public_jwk(alg) for alg in self.private]}
+        body = json.dumps(self.jwks).encode()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                if self.path != "/jwks":
+                    self.send_error(404)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> JwksServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/jwks"
+
+    @staticmethod
+    def kid(alg: str) -> str:
+        return f"bench-{alg.lower()}"
+
+    def public_jwk(self, alg: str) -> dict[str, Any]:
+        key = self.private[alg]
+        if isinstance(key, rsa.RSAPrivateKey):
+            jwk = jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key(), as_dict=True)
+        else:
+            jwk = jwt.algorithms.ECAlgorithm.to_jwk(key.public_key(), as_dict=True)
+        return {**jwk, "kid": self.kid(alg), "alg": alg, "use": "sig"}
+
+    def env(self, role_id: uuid.UUID) -> dict[str, str]:
+        """The server's variables that trust this issuer, every token acting with ``role_id``."""
+        return {
+            "TRUSTED_ISSUERS": "bench",
+            "TRUSTED_ISSUER_BENCH_ISSUER": ISSUER,
+            "TRUSTED_ISSUER_BENCH_AUDIENCE": AUDIENCE,
+            "TRUSTED_ISSUER_BENCH_JWKS_URL": self.url,
+            "TRUSTED_ISSUER_BENCH_RULES": "json:" + json.dumps([{"role": str(role_id)}]),
+        }
+
+    def token(self, alg: str) -> str:
+        now = int(time.time())
+        claims = {
+            "iss": ISSUER,
+            "aud": AUDIENCE,
+            "sub": "bench-client",
+            "iat": now,
+            "exp": now + 3600,
+            "scope": "bench#read",
+        }
+        return jwt.encode(claims, self.private[alg], algorithm=alg, headers={"kid": self.kid(alg)})
+
+    def decode_us(self, alg: str, token: str, number: int = 2000) -> float:
+        """µs per ``jwt.decode`` of ``token`` with its public key already parsed, as the server
+        verifies with a cached key (same checks as ``tokens.external.verify``); best of 5."""
+        key = jwt.PyJWK(self.public_jwk(alg)).key
+
+        def decode() -> None:
+            jwt.decode(
+                token,
+                key,
+                algorithms=[alg],
+                audience=[AUDIENCE],
+                issuer=ISSUER,
+                leeway=30,
+                options={"require": ["exp", "iss", "aud"]},
+            )
+
+        return round(min(timeit.repeat(decode, number=number, repeat=5)) / number * 1e6, 1)
+
+
+async def expect_reads(base: str, tokens: dict[str, str]) -> None:
+    """Each token reads the items (200, the same rows) once before timing; stop otherwise."""
+    bodies: dict[str, object] = {}
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+        for name, token in tokens.items():
+            response = await client.get(ITEMS, headers={"Authorization": f"Bearer {token}"})
+            if response.status_code != 200:
+                raise SystemExit(
+                    f"GET {ITEMS} with the {name} token answered {response.status_code}: "
+                    f"{response.text[:500]}"
+                )
+            bodies[name] = response.json()["data"]
+    if len({json.dumps(body, sort_keys=True) for body in bodies.values()}) != 1:
+        raise SystemExit(f"the tokens do not read the same items: {sorted(bodies)}")
+
+
+async def external_vs_jwt(
+    base: str, issuer: JwksServer, seconds: float, concurrencies: list[int], rounds: int
+) -> dict[str, object]:
+    """The items read with the admin's first-party JWT and with the external issuer's RS256 and
+    ES256 tokens (ratios ``external_rs256_to_jwt``, ``external_es256_to_jwt``)."""
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+        tokens = {"jwt": (await login_state(client))["access"]}
+    for alg in issuer.private:
+        tokens[f"external_{alg.lower()}"] = issuer.token(alg)
+    await expect_reads(base, tokens)
+    decode = {
+        alg: issuer.decode_us(alg, tokens[f"external_{alg.lower()}"]) for alg in issuer.private
+    }
+    print(json.dumps({"decode_us": decode}), flush=True)
+    rows = await alternate(base, "external_vs_jwt", ITEMS, tokens, seconds, concurrencies, rounds)
+    return {"external_vs_jwt_wrk": rows, "decode_us": decode}
 
 
 async def run(
@@ -270,7 +465,11 @@ async def run(
     return {**report, "results": [asdict(r) for r in results], "reads_under_logins": contention}
 
 
-def start_server(workers: int) -> tuple[Server, object]:
+def start_server(
+    workers: int, configure: Callable[[dict[str, str]], dict[str, str]] | None = None
+) -> tuple[Server, object]:
+    """A bootstrapped server with the demo data; ``configure`` (given the environment once the
+    database is ready) returns the environment to serve with."""
     tmp = Path(tempfile.mkdtemp(prefix="bench-"))
     overrides = {"RATE_LIMITER_LOGIN_ENABLED": "false", "LOG_LEVEL": "error"}
     context = postgres_database(base_env(tmp, **overrides))
@@ -279,36 +478,89 @@ def start_server(workers: int) -> tuple[Server, object]:
         result = manage(env, *command)
         if result.returncode != 0:
             raise SystemExit(result.stderr)
+    if configure:
+        env = configure(env)
     server = Server(env).start("--workers", str(workers), bootstrap=False)
     return server, context
 
 
+def administrator_role_id(env: dict[str, str]) -> uuid.UUID:
+    """The id of the role ``bootstrap`` gave the admin (``accounts.bootstrap``)."""
+    code = "from accounts.bootstrap import administrator_role; print(administrator_role().pk)"
+    result = manage(env, "shell", "-c", code)
+    if result.returncode != 0:
+        raise SystemExit(result.stderr)
+    return uuid.UUID(result.stdout.split()[-1])
+
+
+def trusting(issuer: JwksServer, env: dict[str, str]) -> dict[str, str]:
+    """``env`` trusting ``issuer`` with the admin's role, without any proxy setting."""
+    direct = {name: value for name, value in env.items() if name not in PROXY_VARIABLES}
+    return {**direct, **issuer.env(administrator_role_id(env))}
+
+
+def cpu_model() -> str | None:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return None
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--concurrency", default="10,50")
+    parser.add_argument(
+        "--concurrency", default=None, help="comma-separated (default 10,50; external: 50)"
+    )
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument(
-        "--ab-rounds", type=int, default=5, help="alternated wrk rounds, static key vs JWT"
+        "--ab-rounds", type=int, default=5, help="alternated wrk rounds of the token comparisons"
     )
-    parser.add_argument("--ab-only", action="store_true", help="only the key/JWT comparison")
+    parser.add_argument(
+        "--only",
+        choices=("ab", "external"),
+        default=None,
+        help="only one comparison: ab (static key vs JWT) or external (external JWTs vs JWT)",
+    )
+    parser.add_argument(
+        "--ab-only", action="store_const", const="ab", dest="only", help="same as --only ab"
+    )
     args = parser.parse_args()
-    server, context = start_server(args.workers)
-    concurrencies = [int(c) for c in args.concurrency.split(",")]
-    try:
-        report = asyncio.run(
-            run(server.url, args.seconds, concurrencies, args.ab_rounds, args.ab_only)
-        )
-    finally:
-        server.stop()
-        context.__exit__(None, None, None)  # type: ignore[attr-defined]
+    external = args.only == "external"
+    if external and not (shutil.which("wrk") and args.ab_rounds > 0):
+        raise SystemExit("--only external needs wrk (apt-get install wrk) and --ab-rounds >= 1")
+    concurrencies = [
+        int(c) for c in (args.concurrency or ("50" if external else "10,50")).split(",")
+    ]
+    issuer = JwksServer() if external else None
+    with issuer or contextlib.nullcontext():
+        configure = (lambda env: trusting(issuer, env)) if issuer else None
+        server, context = start_server(args.workers, configure)
+        try:
+            if issuer:
+                report = asyncio.run(
+                    external_vs_jwt(server.url, issuer, args.seconds, concurrencies, args.ab_rounds)
+                )
+            else:
+                report = asyncio.run(
+                    run(server.url, args.seconds, concurrencies, args.ab_rounds, args.only == "ab")
+                )
+        finally:
+            server.stop()
+            context.__exit__(None, None, None)  # type: ignore[attr-defined]
     report["environment"] = {
+        "mode": args.only or "all",
         "db": os.environ.get("DB_CLIENT", "sqlite3"),
         "redis": bool(os.environ.get("REDIS")),
         "workers": args.workers,
         "seconds": args.seconds,
+        "concurrency": concurrencies,
         "cpus": os.cpu_count(),
+        "cpu_model": cpu_model(),
     }
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
