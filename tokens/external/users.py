@@ -120,14 +120,12 @@ def _sync(
         Access.objects.filter(user_id=user_id).exclude(policy_id__in=wanted).delete()
         for policy in wanted - current:
             Access.objects.create(user_id=user_id, policy_id=policy)
-    record_event(
+    _event(
         AuthEventKind.EXTERNAL_ROLE_CHANGED,
-        outcome=AuthOutcome.SUCCESS,
-        user=user,
-        identifier=subject,
-        ip=client.ip,
-        user_agent=client.user_agent,
-        issuer=issuer.name,
+        user,
+        subject,
+        client,
+        issuer,
         role_from=str(previous_role) if previous_role else None,
         role_to=str(rule.role) if rule.role else None,
         policies_from=sorted(str(p) for p in current),
@@ -175,15 +173,28 @@ def _create(
         if existing is None:
             raise Refused("identifier-taken", InvalidCredentials()) from None
         return existing
-    record_event(
+    _event(
         AuthEventKind.EXTERNAL_USER_CREATED,
+        user,
+        subject,
+        client,
+        issuer,
+        role=str(rule.role) if rule.role else None,
+        policies=sorted(str(p) for p in rule.policies),
+    )
+    return user
+
+
+def _event(
+    kind: str, user: User, subject: str, client: Client, issuer: TrustedIssuer, **details: object
+) -> None:
+    record_event(
+        kind,
         outcome=AuthOutcome.SUCCESS,
         user=user,
         identifier=subject,
         ip=client.ip,
         user_agent=client.user_agent,
         issuer=issuer.name,
-        role=str(rule.role) if rule.role else None,
-        policies=sorted(str(p) for p in rule.policies),
+        **details,
     )
-    return user

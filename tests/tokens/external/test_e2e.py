@@ -50,22 +50,20 @@ CLIENTS = [
 ]
 
 
+def provider(tmp_path_factory: pytest.TempPathFactory, kid: str) -> Iterator[ExternalIssuer]:
+    folder = tmp_path_factory.mktemp(f"idp-{kid}")
+    with ExternalIssuer(folder, keys=[rsa_jwk(kid)], clients=CLIENTS, resource=AUDIENCE) as idp:
+        yield idp
+
+
 @pytest.fixture(scope="module")
 def idp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ExternalIssuer]:
-    issuer = ExternalIssuer(
-        tmp_path_factory.mktemp("idp"), keys=[rsa_jwk("k1")], clients=CLIENTS, resource=AUDIENCE
-    )
-    with issuer:
-        yield issuer
+    yield from provider(tmp_path_factory, "k1")
 
 
 @pytest.fixture(scope="module")
 def untrusted_idp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ExternalIssuer]:
-    issuer = ExternalIssuer(
-        tmp_path_factory.mktemp("other"), keys=[rsa_jwk("o1")], clients=CLIENTS, resource=AUDIENCE
-    )
-    with issuer:
-        yield issuer
+    yield from provider(tmp_path_factory, "o1")
 
 
 @pytest.fixture(scope="module")
