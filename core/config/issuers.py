@@ -76,7 +76,7 @@ class IssuerRule:
 
 @dataclass(frozen=True)
 class TrustedIssuer:
-    """One trusted issuer, from the environment or from the admin (``source``)."""
+    """One trusted issuer, from the environment or from the admin."""
 
     name: str
     issuer: str
@@ -91,7 +91,6 @@ class TrustedIssuer:
     jwks_ttl_s: int = 600
     refetch_per_minute: int = 10
     timeout_s: float = 3.0
-    source: str = "env"
 
 
 def rule_problems(raw: Any) -> tuple[tuple[IssuerRule, ...], list[str]]:

@@ -81,7 +81,6 @@ def from_row(row: TrustedIssuerRow) -> TrustedIssuer:
         jwks_ttl_s=max(1, row.jwks_ttl),
         refetch_per_minute=row.jwks_refetch_limit,
         timeout_s=max(0.1, row.timeout),
-        source="admin",
     )
 
 

@@ -95,14 +95,16 @@ def _touch(user_id: uuid.UUID) -> None:
 def _sync(
     user_id: uuid.UUID, issuer: TrustedIssuer, subject: str, rule: IssuerRule, client: Client
 ) -> str:
-    """Read (or create) the service user and bring role and policies in line; its status."""
-    _check_targets(issuer, rule)
+    """Read (or create) the service user and bring role and policies in line; its status. The
+    rule's role and policies are checked only when they are about to be written: a deleted one
+    no longer matches what the user has (``SET NULL`` / ``CASCADE``), so it is caught there."""
     user = (
         User.objects.filter(pk=user_id)
         .only("id", "status", "role_id", "provider", "external_identifier")
         .first()
     )
     if user is None:
+        _check_targets(issuer, rule)
         user = _create(user_id, issuer, subject, rule, client)
     elif user.provider != issuer.name or (user.external_identifier or "") != subject:
         raise Refused("identity-mismatch", InvalidCredentials())
@@ -112,6 +114,7 @@ def _sync(
     current = set(Access.objects.filter(user_id=user_id).values_list("policy_id", flat=True))
     if user.role_id == rule.role and current == wanted:
         return str(user.status)
+    _check_targets(issuer, rule)
     with transaction.atomic():
         previous_role = user.role_id
         if user.role_id != rule.role:

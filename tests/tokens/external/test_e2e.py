@@ -86,10 +86,16 @@ def trusting_env(tmp: Path, idp: ExternalIssuer, **extra: str) -> dict[str, str]
     )
 
 
-def serve(env: dict[str, str]) -> Server:
-    assert manage(env, "bootstrap").returncode == 0
-    shell(env, SETUP)
-    return Server(env).start(bootstrap=False)
+def serving(env: dict[str, str]) -> Iterator[Server]:
+    """Bootstrap, add the service readers' role and two articles, serve; stop afterwards."""
+    with postgres_database(env) as prepared:
+        assert manage(prepared, "bootstrap").returncode == 0
+        shell(prepared, SETUP)
+        running = Server(prepared).start(bootstrap=False)
+        try:
+            yield running
+        finally:
+            running.stop()
 
 
 @pytest.fixture(scope="module")
@@ -97,12 +103,7 @@ def server(
     tmp_path_factory: pytest.TempPathFactory, idp: ExternalIssuer, proxy: TinyProxy
 ) -> Iterator[Server]:
     env = trusting_env(tmp_path_factory.mktemp("server"), idp, HTTP_PROXY=proxy.url, NO_PROXY="")
-    with postgres_database(env) as prepared:
-        running = serve(prepared)
-        try:
-            yield running
-        finally:
-            running.stop()
+    yield from serving(env)
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -168,12 +169,7 @@ def mode_server(
         WEBSOCKETS_REST_AUTH=request.param,
         NO_PROXY="127.0.0.1",
     )
-    with postgres_database(env) as prepared:
-        running = serve(prepared)
-        try:
-            yield running
-        finally:
-            running.stop()
+    yield from serving(env)
 
 
 def test_the_websocket_in_every_mode(mode_server: Server, idp: ExternalIssuer) -> None:
