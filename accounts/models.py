@@ -400,6 +400,8 @@ class AuthEventKind(models.TextChoices):
     EXTERNAL_USER_CREATED = "external.user_created", "service user created for an issuer"
     EXTERNAL_ROLE_CHANGED = "external.role_changed", "service user's role changed by mapping"
     EXTERNAL_TOKEN_REFUSED = "external.refused", "external token refused"
+    SSO_USER_CREATED = "sso.user_created", "user created by single sign-on"
+    SSO_ROLE_CHANGED = "sso.role_changed", "role or policies changed by the identity provider"
 
 
 class AuthOutcome(models.TextChoices):

@@ -9,12 +9,18 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from accounts.models import DEFAULT_PROVIDER, User
+from api import sso
 from api.authentication import request_accountability, session_context
 from core.errors import DirectusError, Forbidden, InvalidCredentials, RouteNotFound
 from signin.drivers import configured, provider
@@ -153,6 +159,19 @@ class ProviderLoginView(APIView):
         if driver.redirects:
             raise RouteNotFound(request.path)
         return credentials_login(driver, request)
+
+    @extend_schema(
+        summary="Start a single sign-on through a redirect provider",
+        parameters=[
+            OpenApiParameter("redirect", str, description="Where to go after signing in"),
+            OpenApiParameter("otp", str, description="A one-time code, for users with TFA"),
+            OpenApiParameter("prompt", bool, description="Ask the provider for consent again"),
+        ],
+        responses={302: None, 400: _ERRORS, 404: _ERRORS},
+        tags=["auth"],
+    )
+    def get(self, request: Request, provider: str) -> HttpResponse:
+        return sso.start(request._request, provider)
 
 
 def _named_provider(name: str, request: Request) -> AuthDriver:

@@ -56,18 +56,32 @@ def bypasses_proxy(host: str, no_proxy: tuple[str, ...]) -> bool:
     return False
 
 
-def proxies_for(url: str, outbound: Outbound | None = None) -> dict[str, str]:
-    """The proxy mapping for one request to ``url`` (empty: direct)."""
-    outbound = outbound or settings.DIRECTUS.outbound
+def proxies_for(
+    url: str, outbound: Outbound | None = None, proxy: str | None = None
+) -> dict[str, str]:
+    """The proxy mapping for one request to ``url`` (empty: direct). ``proxy`` is a provider's
+    own proxy (``AUTH_<NAME>_PROXY``): it serves both schemes and ignores ``NO_PROXY``."""
     parts = urlsplit(url)
+    if proxy:
+        return {parts.scheme: proxy}
+    outbound = outbound or settings.DIRECTUS.outbound
     proxy = outbound.https_proxy if parts.scheme == "https" else outbound.http_proxy
     if not proxy or bypasses_proxy(parts.hostname or "", outbound.no_proxy):
         return {}
     return {parts.scheme: proxy}
 
 
-def fetch_json(url: str, *, timeout: float, max_bytes: int = MAX_BYTES) -> Any:
-    """GET ``url`` and parse its JSON body, within ``timeout`` seconds in all."""
+def fetch_json(
+    url: str,
+    *,
+    timeout: float,
+    max_bytes: int = MAX_BYTES,
+    headers: dict[str, str] | None = None,
+    proxy: str | None = None,
+) -> Any:
+    """GET ``url`` and parse its JSON body, within ``timeout`` seconds in all (``headers`` are
+    added to the request, e.g. a bearer token for a profile URL; ``proxy`` as for
+    :func:`proxies_for`)."""
     host = urlsplit(url).hostname or "?"
     deadline = time.monotonic() + timeout
     session = requests.Session()
@@ -78,8 +92,8 @@ def fetch_json(url: str, *, timeout: float, max_bytes: int = MAX_BYTES) -> Any:
             timeout=(timeout, timeout),
             stream=True,
             allow_redirects=False,
-            proxies=proxies_for(url),
-            headers={"Accept": "application/json", "User-Agent": USER_AGENT},
+            proxies=proxies_for(url, proxy=proxy),
+            headers={"Accept": "application/json", "User-Agent": USER_AGENT, **(headers or {})},
         ) as response:
             if not 200 <= response.status_code < 300:
                 raise OutboundError(f"{host} answered HTTP {response.status_code}")
@@ -100,3 +114,22 @@ def fetch_json(url: str, *, timeout: float, max_bytes: int = MAX_BYTES) -> Any:
         return json.loads(bytes(body))
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise OutboundError(f"{host} answered something that is not JSON") from None
+
+
+def session_for(url: str, *, timeout: float, proxy: str | None = None) -> requests.Session:
+    """A ``requests`` session for a library that makes its own calls to the provider at ``url``
+    (an OAuth2 token endpoint): the configured proxy for that URL, no environment lookups, and
+    ``timeout`` on every request unless the caller passes one."""
+    session = requests.Session()
+    session.trust_env = False
+    session.proxies = proxies_for(url, proxy=proxy)
+    session.headers["User-Agent"] = USER_AGENT
+    request = session.request
+
+    def bounded(method: str, url: str, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", (timeout, timeout))
+        kwargs.setdefault("allow_redirects", False)
+        return request(method, url, **kwargs)
+
+    session.request = bounded  # type: ignore[method-assign,assignment]
+    return session

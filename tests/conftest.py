@@ -15,7 +15,9 @@ from tests.support.clients import SignedInAPIClient
 
 @pytest.fixture(autouse=True)
 def _clear_cache() -> None:
+    import signin.drivers
     from accounts.accountability import forget_local_state
+    from signin.drivers import openid
     from tokens.external import jwks, registry, resolver, users
     from tokens.keycache import clear_local
 
@@ -23,7 +25,7 @@ def _clear_cache() -> None:
         caches[alias].clear()
     clear_local()
     forget_local_state()
-    for module in (jwks, registry, resolver, users):
+    for module in (jwks, registry, resolver, users, signin.drivers, openid):
         module.forget()
 
 

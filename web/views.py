@@ -28,6 +28,7 @@ from core.errors import DirectusError, InvalidCredentials, InvalidOtp, RequestsE
 from factors import recovery
 from factors.enrolled import has_passkey, has_totp
 from signin.drivers import configured, provider
+from signin.drivers.redirect import RedirectDriver
 from signin.flow import SecondFactorRequired, sign_in, stalled
 from signin.payload import LoginPayload, valid_email
 from signin.redirects import RedirectRejected, resolve_login_redirect
@@ -61,23 +62,60 @@ def _context(request: HttpRequest) -> SessionContext:
     return SessionContext.of_request(request)
 
 
+#: What the login page says when a single sign-on came back with ``?reason=<CODE>``.
+SSO_REASONS = {
+    "INVALID_CREDENTIALS": "That sign-in did not work. Try again, or use another way to sign in.",
+    "INVALID_PROVIDER": "An account with this e-mail address already exists. Sign in as usual.",
+    "INVALID_TOKEN": "The sign-in expired or was already used. Try again.",
+    "SERVICE_UNAVAILABLE": "The identity provider is not answering. Try again in a moment.",
+    "REQUESTS_EXCEEDED": TOO_MANY,
+    "USER_SUSPENDED": "This account is suspended.",
+}
+
+
 def _form(request: HttpRequest, status: int = 200, **extra: Any) -> HttpResponse:
+    redirect = request.POST.get("redirect") or request.GET.get("redirect", "")
+    providers = _redirect_providers(redirect)
     context = {
-        "redirect": request.POST.get("redirect") or request.GET.get("redirect", ""),
+        "redirect": redirect,
         "email": request.POST.get("email", ""),
-        "providers": _redirect_providers(),
+        "providers": providers,
+        **_sso_outcome(request, providers),
         **extra,
     }
     return render(request, "accounts/login.html", context, status=status)
 
 
-def _redirect_providers() -> list[dict[str, str]]:
-    """A button per provider that signs in through a browser redirect (SSO)."""
+def _redirect_providers(redirect: str) -> list[dict[str, Any]]:
+    """A button per provider that signs in through a browser redirect (SSO), in the order
+    configured, with its label and icon; one that is known not to answer is marked."""
+    query = f"?{urlencode({'redirect': redirect})}" if allowed_redirect(redirect) else ""
     return [
-        {"url": f"/auth/login/{driver.name}", "label": driver.provider.label or driver.name}
+        {
+            "name": driver.name,
+            "url": f"/auth/login/{driver.name}{query}",
+            "label": driver.provider.label or driver.name,
+            "icon": driver.provider.icon,
+            "available": driver.available(),
+        }
         for driver in configured()
-        if driver.redirects
+        if isinstance(driver, RedirectDriver)
     ]
+
+
+def _sso_outcome(request: HttpRequest, providers: list[dict[str, Any]]) -> dict[str, Any]:
+    """The error of a single sign-on that came back here (``?reason=&provider=``); for
+    ``INVALID_OTP`` a code form that starts that provider again with the code."""
+    reason, name = request.GET.get("reason", ""), request.GET.get("provider", "")
+    if not reason or request.method != "GET":
+        return {}
+    known = next((p for p in providers if p["name"] == name), None)
+    if reason == "INVALID_OTP" and known is not None:
+        return {
+            "sso_otp": known,
+            "error": f"Enter the one-time code to continue with {known['label']}.",
+        }
+    return {"error": SSO_REASONS.get(reason, "That sign-in did not work. Try again.")}
 
 
 @never_cache

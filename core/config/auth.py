@@ -53,6 +53,9 @@ class Auth:
     providers: tuple[ProviderConfig, ...] = ()
     disable_default: bool = False
     login_redirect_allow_list: list[str] = field(default_factory=list)
+    #: Other public URLs the server answers on; a redirect sign-in's callback URL uses the one
+    #: of the request's scheme and host (``AUTH_ALLOWED_PUBLIC_URLS``, contract sso.md §2.4).
+    allowed_public_urls: list[str] = field(default_factory=list)
 
 
 def camel_case(snake: str) -> str:
@@ -114,6 +117,7 @@ def load_auth(env: EnvReader) -> Auth:
         providers=load_providers(env),
         disable_default=env.boolean("AUTH_DISABLE_DEFAULT", False),
         login_redirect_allow_list=env.csv("LOGIN_REDIRECT_ALLOW_LIST", ""),
+        allowed_public_urls=env.csv("AUTH_ALLOWED_PUBLIC_URLS", ""),
     )
 
 

@@ -91,6 +91,8 @@ class TrustedIssuer:
     jwks_ttl_s: int = 600
     refetch_per_minute: int = 10
     timeout_s: float = 3.0
+    #: A proxy of this issuer's own (an SSO provider's ``AUTH_<NAME>_PROXY``).
+    proxy: str | None = None
 
 
 def rule_problems(raw: Any) -> tuple[tuple[IssuerRule, ...], list[str]]:

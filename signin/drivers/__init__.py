@@ -1,42 +1,71 @@
 """The auth-driver registry and the configured providers.
 
 Drivers register by kind (:func:`register_driver`); providers come from the configuration
-(``AUTH_PROVIDERS``, :mod:`core.config.auth`) plus the built-in ``default`` local provider,
-unless ``AUTH_DISABLE_DEFAULT``. Adding a driver is one module with an :class:`AuthDriver`
+(``AUTH_PROVIDERS``, :mod:`core.config.auth`), then the enabled sign-in providers of the admin
+(:class:`signin.models.SsoProvider`), plus the built-in ``default`` local provider unless
+``AUTH_DISABLE_DEFAULT``. On a name both define, the environment wins and the row is ignored
+with a warning (the admin form refuses such a name). The table is rebuilt when the access
+version moves, which every change to a provider row does: an edit applies on every process
+within a second, without a restart. Adding a driver is one module with an :class:`AuthDriver`
 subclass and one :func:`register_driver` call.
 """
 
 from __future__ import annotations
 
-from functools import cache
+import logging
+from typing import Any
 
 from django.conf import settings
 from django.core.signals import setting_changed
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
+from accounts.accountability import access_version, bump_access_version
 from accounts.models import DEFAULT_PROVIDER
 from core.config.auth import ProviderConfig
 from core.errors import RouteNotFound
 from signin.drivers.base import AuthDriver
 from signin.drivers.local import LocalDriver
+from signin.drivers.oauth2 import OAuth2Driver
+from signin.drivers.openid import OpenIdDriver
+from signin.models import SsoProvider
+
+logger = logging.getLogger("signin")
 
 _drivers: dict[str, type[AuthDriver]] = {}
+_table: tuple[str, dict[str, AuthDriver]] | None = None
 
 
 def register_driver(driver: type[AuthDriver]) -> None:
     """Make ``driver`` available as ``AUTH_<NAME>_DRIVER=<driver.kind>``."""
     _drivers[driver.kind] = driver
-    providers.cache_clear()
+    forget()
 
 
 def driver_class(kind: str) -> type[AuthDriver] | None:
     return _drivers.get(kind)
 
 
-@cache
 def providers() -> dict[str, AuthDriver]:
-    """Every usable provider by name, ``default`` first, then ``AUTH_PROVIDERS`` order.
-    Providers whose driver is unknown are left out (a system check warns about them)."""
+    """Every usable provider by name: ``default`` first, then ``AUTH_PROVIDERS`` order, then
+    the admin's. Providers whose driver is unknown are left out (a system check warns)."""
+    global _table
+    version = access_version()
+    table = _table
+    if table is not None and table[0] == version:
+        return table[1]
+    built = _build()
+    _table = (version, built)
+    return built
+
+
+def forget() -> None:
+    """Drop this process's table (after a configuration change, and in tests)."""
+    global _table
+    _table = None
+
+
+def _build() -> dict[str, AuthDriver]:
     config = settings.DIRECTUS
     found: dict[str, AuthDriver] = {}
     if not config.auth.disable_default:
@@ -45,6 +74,15 @@ def providers() -> dict[str, AuthDriver]:
         cls = _drivers.get(provider.driver)
         if cls is not None:
             found[provider.name] = cls(provider)
+    for row in SsoProvider.objects.filter(enabled=True):
+        cls = _drivers.get(row.driver)
+        if row.name in found or row.name == DEFAULT_PROVIDER:
+            logger.warning(
+                "Sign-in provider %r of the admin is ignored: the environment defines its name",
+                row.name,
+            )
+        elif cls is not None:
+            found[row.name] = cls(row.to_config())
     return found
 
 
@@ -65,7 +103,15 @@ def configured() -> list[AuthDriver]:
 @receiver(setting_changed)
 def _settings_changed(*, setting: str, **kwargs: object) -> None:
     if setting == "DIRECTUS":
-        providers.cache_clear()
+        forget()
 
 
-register_driver(LocalDriver)
+def _changed(sender: Any, **kwargs: Any) -> None:
+    bump_access_version()
+
+
+post_save.connect(_changed, sender=SsoProvider, dispatch_uid="sso-provider-save")
+post_delete.connect(_changed, sender=SsoProvider, dispatch_uid="sso-provider-delete")
+
+for _driver in (LocalDriver, OpenIdDriver, OAuth2Driver):
+    register_driver(_driver)

@@ -57,7 +57,7 @@ def corp(monkeypatch, settings):
     }
     settings.DIRECTUS = replace(settings.DIRECTUS, auth=load_auth(EnvReader(environ)))
     yield registry.provider("corp")
-    registry.providers.cache_clear()
+    registry.forget()
 
 
 @pytest.fixture

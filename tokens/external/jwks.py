@@ -191,7 +191,7 @@ def _unavailable() -> ServiceUnavailable:
 def _fetch(state: _State, issuer: TrustedIssuer) -> tuple[Key, ...]:
     url = state.jwks_url or _discover(issuer)
     state.jwks_url = url
-    document = fetch_json(url, timeout=issuer.timeout_s)
+    document = fetch_json(url, timeout=issuer.timeout_s, proxy=issuer.proxy)
     if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
         raise OutboundError("the JWKS has no list of keys")
     keys = tuple(key for key in map(_key, document["keys"][:MAX_KEYS]) if key is not None)
@@ -202,7 +202,7 @@ def _fetch(state: _State, issuer: TrustedIssuer) -> tuple[Key, ...]:
 
 def _discover(issuer: TrustedIssuer) -> str:
     url = issuer.issuer.rstrip("/") + "/.well-known/openid-configuration"
-    document = fetch_json(url, timeout=issuer.timeout_s)
+    document = fetch_json(url, timeout=issuer.timeout_s, proxy=issuer.proxy)
     if not isinstance(document, dict) or document.get("issuer") != issuer.issuer:
         raise OutboundError("the discovery document names another issuer")
     jwks_uri = document.get("jwks_uri")
