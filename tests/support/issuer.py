@@ -24,7 +24,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import httpx
 import jwt
@@ -61,35 +61,24 @@ def public_jwks(keys: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return {"keys": [public_jwk(key) for key in keys]}
 
 
-class ExternalIssuer:
-    """``node tests/tokens/js/issuer.mjs`` on 127.0.0.1, stopped by PID. ``resource`` is the
-    audience (a list: several accepted audiences, the first being the default of :meth:`token`)."""
+class NodePeer:
+    """A ``node tests/tokens/js/<script>`` peer on 127.0.0.1 configured by one JSON document,
+    started once it prints "ready", stopped by PID. Subclasses name the script and the
+    document."""
 
-    def __init__(
-        self,
-        tmp: Path,
-        *,
-        keys: list[dict[str, Any]] | None = None,
-        clients: list[dict[str, Any]] | None = None,
-        resource: str | Sequence[str] = "https://api.test",
-        port: int | None = None,
-        ttl_seconds: int | None = None,
-        start_timeout: float = 20,
-    ) -> None:
+    script = ""
+    name = "peer"
+
+    def __init__(self, tmp: Path, *, port: int | None = None, start_timeout: float = 20) -> None:
         self.tmp = tmp
-        self.keys = keys if keys is not None else [rsa_jwk("k1")]
-        self.clients = clients or []
-        self.resources = [resource] if isinstance(resource, str) else list(resource)
         self.port = port or free_port()
-        self.ttl_seconds = ttl_seconds
         self.start_timeout = start_timeout
         self.process: subprocess.Popen[bytes] | None = None
-        self.log_path = tmp / f"issuer-{self.port}.log"
+        self.log_path = tmp / f"{self.name}-{self.port}.log"
         self.started_in: float | None = None  # seconds the last start took
 
-    @property
-    def resource(self) -> str:
-        return self.resources[0]
+    def document(self) -> dict[str, Any]:
+        raise NotImplementedError
 
     @property
     def issuer(self) -> str:
@@ -111,7 +100,7 @@ class ExternalIssuer:
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
-    def start(self) -> ExternalIssuer:
+    def start(self) -> Self:
         """Start the provider and wait for its "ready" line; raises with its output if not."""
         if self.running:
             return self
@@ -119,21 +108,13 @@ class ExternalIssuer:
             raise RuntimeError(
                 f"oidc-provider is not installed: run `npm ci` in {JS} (.ci/run does)"
             )
-        config = self.tmp / f"issuer-{self.port}.json"
-        document: dict[str, Any] = {
-            "port": self.port,
-            "keys": self.keys,
-            "clients": self.clients,
-            "resource": self.resources,
-        }
-        if self.ttl_seconds is not None:
-            document["ttl_seconds"] = self.ttl_seconds
-        config.write_text(json.dumps(document))
+        config = self.tmp / f"{self.name}-{self.port}.json"
+        config.write_text(json.dumps({"port": self.port, **self.document()}))
         offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         began = time.monotonic()
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                ["node", str(JS / "issuer.mjs"), str(config)],
+                ["node", str(JS / self.script), str(config)],
                 cwd=JS,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -174,6 +155,53 @@ class ExternalIssuer:
                 process.kill()
                 process.wait()
 
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self, exc: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+class ExternalIssuer(NodePeer):
+    """``node tests/tokens/js/issuer.mjs``. ``resource`` is the audience (a list: several
+    accepted audiences, the first being the default of :meth:`token`)."""
+
+    script = "issuer.mjs"
+    name = "issuer"
+
+    def __init__(
+        self,
+        tmp: Path,
+        *,
+        keys: list[dict[str, Any]] | None = None,
+        clients: list[dict[str, Any]] | None = None,
+        resource: str | Sequence[str] = "https://api.test",
+        port: int | None = None,
+        ttl_seconds: int | None = None,
+        start_timeout: float = 20,
+    ) -> None:
+        super().__init__(tmp, port=port, start_timeout=start_timeout)
+        self.keys = keys if keys is not None else [rsa_jwk("k1")]
+        self.clients = clients or []
+        self.resources = [resource] if isinstance(resource, str) else list(resource)
+        self.ttl_seconds = ttl_seconds
+
+    @property
+    def resource(self) -> str:
+        return self.resources[0]
+
+    def document(self) -> dict[str, Any]:
+        document: dict[str, Any] = {
+            "keys": self.keys,
+            "clients": self.clients,
+            "resource": self.resources,
+        }
+        if self.ttl_seconds is not None:
+            document["ttl_seconds"] = self.ttl_seconds
+        return document
+
     def restart(self, *, keys: list[dict[str, Any]] | None = None) -> None:
         """Stop and start again on the same port, with ``keys`` as the new key set if given
         (key rotation at the issuer). The provider keeps no state a test relies on."""
@@ -209,11 +237,3 @@ class ExternalIssuer:
         if response.status_code != 200:
             raise RuntimeError(f"token request failed: {response.status_code} {response.text}")
         return str(response.json()["access_token"])
-
-    def __enter__(self) -> ExternalIssuer:
-        return self.start()
-
-    def __exit__(
-        self, exc: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
