@@ -174,6 +174,42 @@ class ProviderLoginView(APIView):
         return sso.start(request._request, provider)
 
 
+_CALLBACK_PARAMETERS = [
+    OpenApiParameter("code", str, description="The authorization code"),
+    OpenApiParameter("state", str, description="The state sent at the start"),
+    OpenApiParameter("error", str, description="The provider's error, when it refused"),
+    OpenApiParameter("error_description", str),
+    OpenApiParameter("iss", str, description="The provider's issuer (RFC 9207)"),
+]
+
+
+class ProviderCallbackView(APIView):
+    """``/auth/login/<provider>/callback``: where the identity provider sends the person back
+    (:func:`api.sso.callback`). Neither authenticated nor CSRF-checked: the flow's ``state``,
+    kept in the session, is what ties the answer to its start."""
+
+    authentication_classes = ()
+
+    @extend_schema(
+        summary="End a single sign-on (the identity provider redirects here)",
+        parameters=_CALLBACK_PARAMETERS,
+        responses={302: None, 401: _ERRORS, 404: _ERRORS},
+        tags=["auth"],
+    )
+    def get(self, request: Request, provider: str) -> HttpResponse:
+        return sso.callback(request._request, provider)
+
+    @extend_schema(
+        summary="End a single sign-on (response_mode=form_post; answered with a 303 GET)",
+        parameters=_CALLBACK_PARAMETERS,
+        request=None,
+        responses={303: None, 404: _ERRORS},
+        tags=["auth"],
+    )
+    def post(self, request: Request, provider: str) -> HttpResponse:
+        return sso.callback(request._request, provider)
+
+
 def _named_provider(name: str, request: Request) -> AuthDriver:
     if name == DEFAULT_PROVIDER:  # the built-in provider answers only at /auth/login
         raise RouteNotFound(request.path)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import include, path
 
-from api import auth, items, jwks, keys, server, sso, users
+from api import auth, items, jwks, keys, server, users
 
 urlpatterns = [
     path("server/ping", server.ping, name="server-ping"),
@@ -13,7 +13,11 @@ urlpatterns = [
     path("auth", auth.ProvidersView.as_view(), name="auth-providers"),
     path("auth/login", auth.LoginView.as_view(), name="auth-login"),
     path("auth/login/<str:provider>", auth.ProviderLoginView.as_view(), name="auth-login-provider"),
-    path("auth/login/<str:provider>/callback", sso.callback, name="auth-login-callback"),
+    path(
+        "auth/login/<str:provider>/callback",
+        auth.ProviderCallbackView.as_view(),
+        name="auth-login-callback",
+    ),
     path("auth/refresh", auth.RefreshView.as_view(), name="auth-refresh"),
     path("auth/logout", auth.LogoutView.as_view(), name="auth-logout"),
     path("auth/logout/all", auth.LogoutEverywhereView.as_view(), name="auth-logout-all"),

@@ -314,3 +314,14 @@ def test_the_login_page_shows_every_provider(settings: Any, idp: FaultyProvider)
     assert b'data-icon="acme-logo"' in page.content
     back = Client().get("/login?reason=SERVICE_UNAVAILABLE&provider=acme")
     assert b"not answering" in back.content
+
+
+def test_the_openapi_schema_lists_the_sso_routes(client: Client) -> None:
+    schema = client.get("/server/specs/oas", HTTP_ACCEPT="application/json")
+    assert schema.status_code == 200
+    paths = schema.json()["paths"]
+    start = paths["/auth/login/{provider}"]["get"]
+    assert {p["name"] for p in start["parameters"]} >= {"provider", "redirect", "otp", "prompt"}
+    back = paths["/auth/login/{provider}/callback"]
+    assert set(back) >= {"get", "post"}
+    assert {p["name"] for p in back["get"]["parameters"]} >= {"code", "state", "error"}
