@@ -18,7 +18,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from django.core.cache import cache
 from django.db.models import Q
@@ -131,6 +131,31 @@ def bump_access_version() -> None:
     AccessStamp.objects.update_or_create(pk=1, defaults={"version": version})
     cache.set(ACCESS_VERSION_KEY, version, None)
     _version_memo = (time.monotonic(), version)
+
+
+T = TypeVar("T")
+
+
+class VersionedTable(Generic[T]):
+    """A table built from configuration and database rows, rebuilt in each process the first
+    time it is asked for after the access version changed (a row saved or deleted bumps it)."""
+
+    def __init__(self, build: Callable[[], T]) -> None:
+        self._build = build
+        self._table: tuple[str, T] | None = None
+
+    def get(self) -> T:
+        version = access_version()
+        table = self._table
+        if table is not None and table[0] == version:
+            return table[1]
+        built = self._build()
+        self._table = (version, built)
+        return built
+
+    def forget(self) -> None:
+        """Drop this process's table (after a configuration change, and in tests)."""
+        self._table = None
 
 
 class VersionedMemo:

@@ -20,7 +20,7 @@ from django.core.signals import setting_changed
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from accounts.accountability import access_version, bump_access_version
+from accounts.accountability import VersionedTable, bump_access_version
 from accounts.models import DEFAULT_PROVIDER
 from core.config.auth import ProviderConfig
 from core.errors import RouteNotFound
@@ -33,7 +33,6 @@ from signin.models import SsoProvider
 logger = logging.getLogger("signin")
 
 _drivers: dict[str, type[AuthDriver]] = {}
-_table: tuple[str, dict[str, AuthDriver]] | None = None
 
 
 def register_driver(driver: type[AuthDriver]) -> None:
@@ -49,20 +48,12 @@ def driver_class(kind: str) -> type[AuthDriver] | None:
 def providers() -> dict[str, AuthDriver]:
     """Every usable provider by name: ``default`` first, then ``AUTH_PROVIDERS`` order, then
     the admin's. Providers whose driver is unknown are left out (a system check warns)."""
-    global _table
-    version = access_version()
-    table = _table
-    if table is not None and table[0] == version:
-        return table[1]
-    built = _build()
-    _table = (version, built)
-    return built
+    return _table.get()
 
 
 def forget() -> None:
     """Drop this process's table (after a configuration change, and in tests)."""
-    global _table
-    _table = None
+    _table.forget()
 
 
 def _build() -> dict[str, AuthDriver]:
@@ -112,6 +103,8 @@ def _changed(sender: Any, **kwargs: Any) -> None:
 
 post_save.connect(_changed, sender=SsoProvider, dispatch_uid="sso-provider-save")
 post_delete.connect(_changed, sender=SsoProvider, dispatch_uid="sso-provider-delete")
+
+_table: VersionedTable[dict[str, AuthDriver]] = VersionedTable(_build)
 
 for _driver in (LocalDriver, OpenIdDriver, OAuth2Driver):
     register_driver(_driver)

@@ -17,31 +17,25 @@ import hashlib
 import hmac
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives import serialization
 
+from tests.support.server import InThreadServer
+
 DISCOVERY = "/.well-known/openid-configuration"
 
 
-class JwksServer:
+class JwksServer(InThreadServer):
     def __init__(self) -> None:
         self.mode: tuple[str, Any] = ("serve", {"keys": []})
         self.discovery_document: dict[str, Any] | None = None
         self.requests = 0
         self.paths: list[str] = []
         self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
-
-    @property
-    def port(self) -> int:
-        return int(self._httpd.server_address[1])
+        self._listen(self._handler())
 
     @property
     def issuer(self) -> str:
@@ -149,25 +143,6 @@ class JwksServer:
                     self.close_connection = True
 
         return Handler
-
-    def start(self) -> JwksServer:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._thread.is_alive():
-            self._httpd.shutdown()
-            self._thread.join(timeout=5)
-        self._httpd.server_close()
-
-    def __enter__(self) -> JwksServer:
-        return self.start()
-
-    def __exit__(
-        self, exc: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
 
 def _b64(data: bytes) -> str:

@@ -32,13 +32,13 @@ import threading
 import time
 from dataclasses import dataclass, field
 from email.message import Message
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote_plus, urlencode, urlsplit
 
 from tests.support.issuer import ec_jwk, public_jwks, rsa_jwk
 from tests.support.jwks_faults import DISCOVERY, sign
+from tests.support.server import InThreadServer
 
 ID_TOKEN_TTL = 300
 ACCESS_TOKEN_TTL = 3600
@@ -126,7 +126,7 @@ def _hs256(claims: dict[str, Any], secret: str, kid: str) -> str:
     return f"{signing_input}.{_b64(digest)}"
 
 
-class FaultyProvider:
+class FaultyProvider(InThreadServer):
     def __init__(
         self,
         *,
@@ -156,14 +156,7 @@ class FaultyProvider:
         self._impostors: dict[str, dict[str, Any]] = {}
         self._rotations = 1
         self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
-
-    @property
-    def port(self) -> int:
-        return int(self._httpd.server_address[1])
+        self._listen(self._handler())
 
     @property
     def issuer(self) -> str:
@@ -548,25 +541,6 @@ class FaultyProvider:
                     self.close_connection = True
 
         return Handler
-
-    def start(self) -> FaultyProvider:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._thread.is_alive():
-            self._httpd.shutdown()
-            self._thread.join(timeout=5)
-        self._httpd.server_close()
-
-    def __enter__(self) -> FaultyProvider:
-        return self.start()
-
-    def __exit__(
-        self, exc: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
 
 def _unauthorized(description: str, *, basic: bool = True) -> _Reply:

@@ -10,16 +10,58 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from types import TracebackType
+from typing import Self
 
 import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
+
+
+class InThreadServer:
+    """An HTTP server of the test process on 127.0.0.1 (a free port), served from a daemon
+    thread. Subclasses call :meth:`_listen` with their handler class at the end of
+    ``__init__``; ``_stopping`` is set on :meth:`stop`, so a handler sleeping on it (a slow
+    answer) wakes up at once."""
+
+    _httpd: ThreadingHTTPServer
+
+    def _listen(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self._stopping = threading.Event()
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    @property
+    def port(self) -> int:
+        return int(self._httpd.server_address[1])
+
+    def start(self) -> Self:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread.is_alive():
+            self._httpd.shutdown()
+            self._thread.join(timeout=5)
+        self._httpd.server_close()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self, exc: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
 
 
 def free_port() -> int:

@@ -16,14 +16,12 @@ from typing import Any
 from django.conf import settings
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
-from accounts.accountability import access_version, bump_access_version
+from accounts.accountability import VersionedTable, bump_access_version
 from core.config.issuers import IssuerRule, TrustedIssuer
 from tokens.models import IssuerRule as IssuerRuleRow
 from tokens.models import TrustedIssuer as TrustedIssuerRow
 
 logger = logging.getLogger("tokens.external")
-
-_table: tuple[str, dict[str, TrustedIssuer]] | None = None
 
 
 def trusted(iss: str) -> TrustedIssuer | None:
@@ -33,20 +31,12 @@ def trusted(iss: str) -> TrustedIssuer | None:
 
 def issuers() -> dict[str, TrustedIssuer]:
     """Every trusted issuer, by ``iss``."""
-    global _table
-    version = access_version()
-    table = _table
-    if table is not None and table[0] == version:
-        return table[1]
-    built = _build()
-    _table = (version, built)
-    return built
+    return _table.get()
 
 
 def forget() -> None:
     """Drop this process's table (tests, after changing the configuration)."""
-    global _table
-    _table = None
+    _table.forget()
 
 
 def _build() -> dict[str, TrustedIssuer]:
@@ -104,3 +94,6 @@ for _model in (TrustedIssuerRow, IssuerRuleRow):
 m2m_changed.connect(
     _changed, sender=IssuerRuleRow.policies.through, dispatch_uid="issuer-rule-policies"
 )
+
+
+_table: VersionedTable[dict[str, TrustedIssuer]] = VersionedTable(_build)

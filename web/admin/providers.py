@@ -14,6 +14,42 @@ from django.http import HttpRequest, HttpResponse
 
 from signin.models import SsoProvider
 
+FIELDSETS: tuple[tuple[str | None, dict[str, Any]], ...] = (
+    (None, {"fields": ("name", "driver", "enabled", "label", "icon")}),
+    ("Client", {"fields": ("client_id", "new_client_secret", "token_auth_method", "scope")}),
+    (
+        "Provider",
+        {
+            "fields": ("issuer_url", "authorize_url", "access_url", "profile_url", "params"),
+            "description": "openid: the issuer URL. oauth2: the authorize, access and "
+            "profile URLs.",
+        },
+    ),
+    (
+        "Users",
+        {
+            "fields": (
+                "identifier_key",
+                "email_key",
+                "first_name_key",
+                "last_name_key",
+                "allow_public_registration",
+                "require_verified_email",
+                "sync_user_info",
+                "default_role",
+            )
+        },
+    ),
+    (
+        "Groups",
+        {"fields": ("group_claim_name", "role_mapping", "policy_mapping", "role_mapping_mode")},
+    ),
+    (
+        "Sign-in",
+        {"fields": ("mode", "redirect_allow_list", "login_timeout", "proxy", "timeout")},
+    ),
+)
+
 
 class SsoProviderForm(forms.ModelForm):
     new_client_secret = forms.CharField(
@@ -26,37 +62,12 @@ class SsoProviderForm(forms.ModelForm):
 
     class Meta:
         model = SsoProvider
-        fields = (
-            "name",
-            "driver",
-            "enabled",
-            "label",
-            "icon",
-            "client_id",
-            "token_auth_method",
-            "scope",
-            "issuer_url",
-            "authorize_url",
-            "access_url",
-            "profile_url",
-            "params",
-            "identifier_key",
-            "email_key",
-            "first_name_key",
-            "last_name_key",
-            "allow_public_registration",
-            "require_verified_email",
-            "sync_user_info",
-            "default_role",
-            "group_claim_name",
-            "role_mapping",
-            "policy_mapping",
-            "role_mapping_mode",
-            "mode",
-            "redirect_allow_list",
-            "login_timeout",
-            "proxy",
-            "timeout",
+        # Every field of the page but the write-only secret, which is not a model field.
+        fields = tuple(
+            name
+            for _title, part in FIELDSETS
+            for name in part["fields"]
+            if name != "new_client_secret"
         )
 
     def clean(self) -> dict[str, Any]:
@@ -73,41 +84,7 @@ class SsoProviderAdmin(admin.ModelAdmin):
     list_display = ("name", "driver", "label", "enabled", "has_secret")
     list_filter = ("driver", "enabled")
     search_fields = ("name", "label", "client_id")
-    fieldsets = (
-        (None, {"fields": ("name", "driver", "enabled", "label", "icon")}),
-        ("Client", {"fields": ("client_id", "new_client_secret", "token_auth_method", "scope")}),
-        (
-            "Provider",
-            {
-                "fields": ("issuer_url", "authorize_url", "access_url", "profile_url", "params"),
-                "description": "openid: the issuer URL. oauth2: the authorize, access and "
-                "profile URLs.",
-            },
-        ),
-        (
-            "Users",
-            {
-                "fields": (
-                    "identifier_key",
-                    "email_key",
-                    "first_name_key",
-                    "last_name_key",
-                    "allow_public_registration",
-                    "require_verified_email",
-                    "sync_user_info",
-                    "default_role",
-                )
-            },
-        ),
-        (
-            "Groups",
-            {"fields": ("group_claim_name", "role_mapping", "policy_mapping", "role_mapping_mode")},
-        ),
-        (
-            "Sign-in",
-            {"fields": ("mode", "redirect_allow_list", "login_timeout", "proxy", "timeout")},
-        ),
-    )
+    fieldsets = FIELDSETS
 
     @admin.display(boolean=True, description="secret")
     def has_secret(self, obj: SsoProvider) -> bool:

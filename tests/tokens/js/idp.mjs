@@ -17,15 +17,12 @@
 // request shows the login form at /interaction/<uid> (fields `login`, `password`; a wrong pair
 // shows the form again with "Invalid login or password"); consent is given by the provider for
 // every scope asked (first-party clients), so a signed-in user goes straight back to the client.
-import http from 'node:http';
-import { readFileSync } from 'node:fs';
-
 import Provider from 'oidc-provider';
 
-const config = JSON.parse(readFileSync(process.argv[2], 'utf8'));
-const issuer = `http://127.0.0.1:${config.port}`;
-const keys = config.keys.map(({ key_ops: _ops, ...key }) => key);
-if (!keys.length) throw new Error('config.keys must hold at least one private JWK');
+import { loadConfig, logErrors, serve, signingKeys } from './peer.mjs';
+
+const { config, issuer } = loadConfig();
+const keys = signingKeys(config.keys);
 const accounts = new Map(
   config.accounts.map((account) => [account.sub ?? account.login, account]),
 );
@@ -96,13 +93,7 @@ const provider = new Provider(issuer, {
   },
 });
 
-provider.on('server_error', (ctx, err) => console.error('server_error', err));
-provider.on('grant.error', (ctx, err) =>
-  console.error('grant.error', err.message, err.error_description ?? ''),
-);
-provider.on('authorization.error', (ctx, err) =>
-  console.error('authorization.error', err.message, err.error_description ?? ''),
-);
+logErrors(provider);
 
 function form(uid, error) {
   return `<!doctype html><html><head><title>Sign in at the IdP</title></head><body>
@@ -161,7 +152,7 @@ async function interaction(req, res, uid, action) {
 }
 
 const handle = provider.callback();
-const server = http.createServer((req, res) => {
+serve((req, res) => {
   const match = /^\/interaction\/([^/?]+)(?:\/(login))?(?:\?.*)?$/.exec(req.url ?? '');
   if (!match) {
     handle(req, res);
@@ -174,18 +165,4 @@ const server = http.createServer((req, res) => {
     }
     res.end(`interaction failed: ${err.message}`);
   });
-});
-server.listen(config.port, '127.0.0.1', () => {
-  console.log('ready');
-});
-server.on('error', (err) => {
-  console.error(err);
-  process.exit(1);
-});
-for (const signal of ['SIGTERM', 'SIGINT']) {
-  process.on(signal, () => {
-    server.close();
-    server.closeAllConnections?.();
-    process.exit(0);
-  });
-}
+}, config.port);

@@ -17,25 +17,14 @@
 //
 // Prints "ready" on stdout once it listens. Discovery at /.well-known/openid-configuration,
 // keys at /jwks, tokens at /token (grant_type=client_credentials&resource=…&scope=…).
-import { readFileSync } from 'node:fs';
-
 import Provider, { errors } from 'oidc-provider';
 
-const config = JSON.parse(readFileSync(process.argv[2], 'utf8'));
-const issuer = `http://127.0.0.1:${config.port}`;
+import { loadConfig, logErrors, serve, signingKeys } from './peer.mjs';
+
+const { config, issuer } = loadConfig();
 const resources = [config.resource].flat().filter(Boolean);
 const ttl = Number(config.ttl_seconds ?? 600);
-const PRIVATE = new Set(['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth']);
-
-// PyJWT's to_jwk writes key_ops ["sign"]: published as is, a strict verifier would refuse it.
-const keys = config.keys.map(({ key_ops: _ops, ...key }) => key);
-if (!keys.length) throw new Error('config.keys must hold at least one private JWK');
-for (const [i, key] of keys.entries()) {
-  if (!key.alg) throw new Error(`config.keys[${i}] needs an "alg" (RS256, ES256, …)`);
-  if (!Object.keys(key).some((member) => PRIVATE.has(member))) {
-    throw new Error(`config.keys[${i}] is not a private key`);
-  }
-}
+const keys = signingKeys(config.keys);
 const byId = new Map(config.clients.map((client) => [client.client_id, client]));
 
 // The key a client's tokens are signed with: its signing_kid, else the first key of its
@@ -117,20 +106,5 @@ const provider = new Provider(issuer, {
   },
 });
 
-provider.on('server_error', (ctx, err) => console.error('server_error', err));
-provider.on('grant.error', (ctx, err) => console.error('grant.error', err.message, err.error_description ?? ''));
-
-const server = provider.listen(config.port, '127.0.0.1', () => {
-  console.log('ready');
-});
-server.on('error', (err) => {
-  console.error(err);
-  process.exit(1);
-});
-for (const signal of ['SIGTERM', 'SIGINT']) {
-  process.on(signal, () => {
-    server.close();
-    server.closeAllConnections?.();
-    process.exit(0);
-  });
-}
+logErrors(provider);
+serve(provider.callback(), config.port);
