@@ -38,10 +38,6 @@ class JwksServer(InThreadServer):
         self._listen(self._handler())
 
     @property
-    def issuer(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
     def jwks_url(self) -> str:
         return f"{self.issuer}/jwks"
 

@@ -159,10 +159,6 @@ class FaultyProvider(InThreadServer):
         self._listen(self._handler())
 
     @property
-    def issuer(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
     def discovery_url(self) -> str:
         return f"{self.issuer}{DISCOVERY}"
 

@@ -44,6 +44,11 @@ class InThreadServer:
     def port(self) -> int:
         return int(self._httpd.server_address[1])
 
+    @property
+    def issuer(self) -> str:
+        """The server's base URL (the issuer, for the identity-provider fakes)."""
+        return f"http://127.0.0.1:{self.port}"
+
     def start(self) -> Self:
         self._thread.start()
         return self

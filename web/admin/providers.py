@@ -5,7 +5,7 @@ win over a row of the same name, which the form therefore refuses."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.conf import settings
@@ -14,7 +14,10 @@ from django.http import HttpRequest, HttpResponse
 
 from signin.models import SsoProvider
 
-FIELDSETS: tuple[tuple[str | None, dict[str, Any]], ...] = (
+if TYPE_CHECKING:
+    from django.contrib.admin.options import _FieldsetSpec
+
+FIELDSETS: _FieldsetSpec = (
     (None, {"fields": ("name", "driver", "enabled", "label", "icon")}),
     ("Client", {"fields": ("client_id", "new_client_secret", "token_auth_method", "scope")}),
     (
