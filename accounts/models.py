@@ -402,6 +402,7 @@ class AuthEventKind(models.TextChoices):
     EXTERNAL_TOKEN_REFUSED = "external.refused", "external token refused"
     SSO_USER_CREATED = "sso.user_created", "user created by single sign-on"
     SSO_ROLE_CHANGED = "sso.role_changed", "role or policies changed by the identity provider"
+    DIRECTORY_SYNC = "directory.sync", "user changed by the directory sync"
 
 
 class AuthOutcome(models.TextChoices):

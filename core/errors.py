@@ -191,6 +191,20 @@ class InternalServerError(DirectusError):
     pass
 
 
+class InvalidProviderConfig(DirectusError):
+    code, status, default_message = "INVALID_PROVIDER_CONFIG", 503, "Invalid config."
+
+    def __init__(self, provider: str, reason: str | None = None) -> None:
+        extensions: dict[str, Any] = {"provider": provider}
+        if reason:
+            extensions["reason"] = reason
+        super().__init__(None, **extensions)
+
+
+class UnexpectedResponse(DirectusError):
+    code, status, default_message = "UNEXPECTED_RESPONSE", 503, "Received an unexpected response."
+
+
 class ServiceUnavailable(DirectusError):
     code, status = "SERVICE_UNAVAILABLE", 503
 

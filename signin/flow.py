@@ -110,7 +110,7 @@ def authenticate(driver: AuthDriver, payload: LoginPayload, context: SessionCont
     error. No session is opened (see :func:`sign_in`)."""
     who = payload.identifier
     login_limits(context.ip, who, user_agent=context.user_agent)
-    user = driver.find_user(payload)
+    user = driver.find_user(payload, context)
     verified = driver.verify(user, payload)
     if user is None:
         raise _fail("unknown_user", driver, context, None, who)

@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from accounts.models import User, UserStatus
-from core.errors import InvalidCredentials, InvalidPayload, UserSuspended
+from accounts.models import DEFAULT_PROVIDER, User, UserStatus
+from core.errors import InvalidCredentials, InvalidPayload, RouteNotFound, UserSuspended
+from signin.drivers import provider
 from tokens.issue import IssuedTokens, issue_tokens
 from tokens.jwt import verify
 from tokens.models import RefreshSession
@@ -86,6 +87,7 @@ def refresh(token: PresentedToken, context: SessionContext) -> IssuedTokens:
     if row is None:
         raise InvalidCredentials()
     user = _check_user(row, context)
+    _ask_provider(user)
     rotation = rotate(row, context, mode=token.mode)
     if rotation.outcome == "reuse":
         context.audit(
@@ -106,6 +108,17 @@ def refresh(token: PresentedToken, context: SessionContext) -> IssuedTokens:
     )
     User.objects.filter(pk=user.pk).update(last_access=rotation.opened.row.created_at)
     return issue_tokens(user, rotation.opened, context.ip)
+
+
+def _ask_provider(user: User) -> None:
+    """The user's provider may refuse the refresh (an ``ldap`` entry gone or disabled)."""
+    if user.provider == DEFAULT_PROVIDER:
+        return
+    try:
+        driver = provider(user.provider)
+    except RouteNotFound:
+        return
+    driver.refresh(user)
 
 
 def logout(token: PresentedToken, context: SessionContext) -> None:

@@ -30,6 +30,15 @@ def _clear_cache() -> None:
 
 
 @pytest.fixture
+def one_rate_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every rate-limit window is the same one for the test: a loop of attempts on a slow
+    machine must not cross the end of a fixed window (and start counting again)."""
+    from core import ratelimit
+
+    monkeypatch.setattr(ratelimit, "wall_clock", lambda: 1_000_000.5)
+
+
+@pytest.fixture
 def api() -> SignedInAPIClient:
     return SignedInAPIClient()
 

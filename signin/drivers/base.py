@@ -23,6 +23,7 @@ from accounts.models import User
 from core.config.auth import ProviderConfig
 from core.errors import RouteNotFound
 from signin.payload import LoginPayload, parse_login_payload
+from tokens.sessions import SessionContext
 
 
 class AuthDriver:
@@ -52,8 +53,9 @@ class AuthDriver:
         """The sign-in body for this driver, or ``INVALID_PAYLOAD``."""
         return parse_login_payload(data, identifier=self.identifier_field)
 
-    def find_user(self, payload: LoginPayload) -> User | None:
-        """The user ``payload`` names (Directus ``getUserID``), or None."""
+    def find_user(self, payload: LoginPayload, context: SessionContext) -> User | None:
+        """The user ``payload`` names (Directus ``getUserID``), or None. A driver that creates
+        users (``ldap``) records its events with ``context``."""
         raise RouteNotFound(f"/auth/login/{self.name}")
 
     def verify(self, user: User | None, payload: LoginPayload) -> bool:

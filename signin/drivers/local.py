@@ -7,6 +7,7 @@ from __future__ import annotations
 from accounts.models import User
 from signin.drivers.base import AuthDriver
 from signin.payload import LoginPayload
+from tokens.sessions import SessionContext
 
 _DUMMY_USER = User()
 
@@ -15,7 +16,7 @@ class LocalDriver(AuthDriver):
     kind = "local"
     identifier_field = "email"
 
-    def find_user(self, payload: LoginPayload) -> User | None:
+    def find_user(self, payload: LoginPayload, context: SessionContext) -> User | None:
         email = payload.identifier.strip()
         return User.objects.filter(email__iexact=email).select_related("role").first()
 

@@ -67,7 +67,7 @@ class SsoOptions:
         return self.role_mapping is not None or bool(self.policy_mapping)
 
 
-class _Reader:
+class OptionReader:
     def __init__(self, provider: ProviderConfig) -> None:
         self.options = provider.options
         self.prefix = f"AUTH_{provider.name.upper()}_"
@@ -117,7 +117,7 @@ class _Reader:
 
 def sso_options(provider: ProviderConfig) -> SsoOptions:
     """The typed options of an ``openid`` or ``oauth2`` provider."""
-    read = _Reader(provider)
+    read = OptionReader(provider)
     kind = provider.driver
     required = {
         "openid": (("clientId", "CLIENT_ID"), ("issuerUrl", "ISSUER_URL")),
@@ -185,8 +185,8 @@ def sso_options(provider: ProviderConfig) -> SsoOptions:
         redirect_allow_list=None
         if allow_list is None
         else tuple(allow_list if isinstance(allow_list, list) else parse_csv(str(allow_list))),
-        role_mapping=_role_mapping(read),
-        policy_mapping=_policy_mapping(read),
+        role_mapping=read_role_mapping(read),
+        policy_mapping=read_policy_mapping(read),
         role_mapping_mode=mapping_mode,  # type: ignore[arg-type]
         group_claim_name=read.text("groupClaimName", "GROUP_CLAIM_NAME", "groups"),
         mode=mode,  # type: ignore[arg-type]
@@ -199,7 +199,7 @@ def sso_options(provider: ProviderConfig) -> SsoOptions:
     )
 
 
-def _seconds(read: _Reader, key: str, suffix: str, default_ms: int) -> float:
+def _seconds(read: OptionReader, key: str, suffix: str, default_ms: int) -> float:
     """A duration option in seconds (``5m``, ``300s``, or a number of milliseconds, as Directus
     reads ``LOGIN_TIMEOUT`` and ``CLIENT_HTTP_TIMEOUT``)."""
     value = read.options.get(key)
@@ -216,7 +216,7 @@ def _seconds(read: _Reader, key: str, suffix: str, default_ms: int) -> float:
     return ms / 1000
 
 
-def _params(read: _Reader) -> tuple[tuple[str, str], ...]:
+def _params(read: OptionReader) -> tuple[tuple[str, str], ...]:
     raw = read.json("params", "PARAMS")
     if raw is None:
         return ()
@@ -226,7 +226,7 @@ def _params(read: _Reader) -> tuple[tuple[str, str], ...]:
     return tuple((str(key), str(value)) for key, value in raw.items())
 
 
-def _role_mapping(read: _Reader) -> tuple[tuple[str, uuid.UUID], ...] | None:
+def read_role_mapping(read: OptionReader) -> tuple[tuple[str, uuid.UUID], ...] | None:
     raw = read.json("roleMapping", "ROLE_MAPPING")
     if raw is None:
         return None
@@ -244,7 +244,7 @@ def _role_mapping(read: _Reader) -> tuple[tuple[str, uuid.UUID], ...] | None:
     return tuple(mapping)
 
 
-def _policy_mapping(read: _Reader) -> tuple[tuple[str, tuple[uuid.UUID, ...]], ...]:
+def read_policy_mapping(read: OptionReader) -> tuple[tuple[str, tuple[uuid.UUID, ...]], ...]:
     raw = read.json("policyMapping", "POLICY_MAPPING")
     if raw is None:
         return ()

@@ -18,6 +18,7 @@ from core.config import EnvReader
 from core.config.auth import load_auth
 from signin.drivers.base import AuthDriver
 from signin.payload import LoginPayload
+from tokens.sessions import SessionContext
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +35,7 @@ class DirectoryDriver(AuthDriver):
             return [checks.Error(f"AUTH_{self.name.upper()}_REALM is required", id="test.E1")]
         return []
 
-    def find_user(self, payload: LoginPayload) -> User | None:
+    def find_user(self, payload: LoginPayload, context: SessionContext) -> User | None:
         return User.objects.filter(
             provider=self.name, external_identifier__iexact=payload.identifier
         ).first()
@@ -149,7 +150,7 @@ def test_the_same_stall(api, ada, settings):
         assert time.monotonic() - started >= 0.3
 
 
-def test_the_same_per_account_limit(api, ada, settings):
+def test_the_same_per_account_limit(api, ada, settings, one_rate_window):
     points = settings.DIRECTUS.limits.login_account.points
     for _ in range(points):
         assert login(api, "ada", "nope").status_code == 401
@@ -179,7 +180,9 @@ def test_bad_bodies_and_unknown_providers(api, ada):
         assert response.json()["errors"][0]["extensions"]["code"] == "ROUTE_NOT_FOUND"
 
 
-def test_correct_sign_ins_are_never_refused_by_the_per_account_limit(api, admin_user, settings):
+def test_correct_sign_ins_are_never_refused_by_the_per_account_limit(
+    api, admin_user, settings, one_rate_window
+):
     """The per-account limit counts failures: a client signing in correctly more often than
     the limit keeps working (the per-IP limit still bounds volume)."""
     points = settings.DIRECTUS.limits.login_account.points

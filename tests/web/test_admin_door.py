@@ -86,7 +86,7 @@ def test_admin_sign_ins_are_in_the_auth_log(browser, admin_user):
     assert events[1][1]["provider"] == "default"
 
 
-def test_admin_sign_in_is_rate_limited_per_account(browser, admin_user, settings):
+def test_admin_sign_in_is_rate_limited_per_account(browser, admin_user, settings, one_rate_window):
     limits = settings.DIRECTUS.limits
     points = limits.login_account.points
     for _ in range(points):

@@ -110,7 +110,7 @@ def test_a_wrong_code_counts_as_a_failed_sign_in(browser, person, enrol):
     assert person.failed_logins == 1
 
 
-def test_the_code_step_is_rate_limited(browser, person, enrol, settings):
+def test_the_code_step_is_rate_limited(browser, person, enrol, settings, one_rate_window):
     ProjectSettings.objects.update_or_create(pk=1, defaults={"auth_login_attempts": None})
     secret = enrol(person)
     password_step(browser)

@@ -28,7 +28,11 @@ from accounts.models import (
     User,
 )
 from accounts.passwords import password_problems
+from core.errors import DirectusError
 from items.registry import all_collections
+from signin.directory import sync_directory
+from signin.drivers import providers
+from signin.drivers.ldap import LdapDriver
 from signin.refresh import logout_everywhere
 from tokens.keys import generate_user_token, set_user_token
 from tokens.sessions import SessionContext
@@ -221,7 +225,12 @@ class UserAdmin(DjangoUserAdmin):
     readonly_fields = ("last_access", "last_login", "date_created", "static_token")
     filter_horizontal = ()
     inlines: ClassVar = [UserPolicyInline, UserApiKeyInline]
-    actions = ("log_out_everywhere", "generate_static_token", "clear_static_token")
+    actions = (
+        "log_out_everywhere",
+        "generate_static_token",
+        "clear_static_token",
+        "sync_from_directory",
+    )
     fieldsets = (
         (None, {"fields": ("email", "password", "status")}),
         ("Profile", {"fields": ("first_name", "last_name", "title", "description", "location")}),
@@ -288,6 +297,28 @@ class UserAdmin(DjangoUserAdmin):
         for user in queryset:
             set_user_token(user, None, actor=actor)
         self.message_user(request, "Static tokens cleared.", messages.SUCCESS)
+
+    @admin.action(
+        description="Sync from the directory (LDAP users: groups → role, left → suspended)"
+    )
+    def sync_from_directory(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        drivers = {d.name: d for d in providers().values() if isinstance(d, LdapDriver)}
+        changes: list[str] = []
+        for name, driver in drivers.items():
+            chosen = [user for user in queryset if user.provider == name]
+            if not chosen:
+                continue
+            try:
+                changes += [str(change) for change in sync_directory(driver, chosen)]
+            except DirectusError as error:
+                self.message_user(request, f"{name}: {error.message}", messages.ERROR)
+        skipped = sum(1 for user in queryset if user.provider not in drivers)
+        for change in changes:
+            self.message_user(request, change, messages.INFO)
+        summary = f"Directory sync: {len(changes)} change(s)."
+        if skipped:
+            summary += f" {skipped} user(s) not of an ldap provider were left alone."
+        self.message_user(request, summary, messages.SUCCESS)
 
 
 @admin.register(Role)

@@ -1,0 +1,90 @@
+"""The directory sync: re-read every user of an ``ldap`` provider from the directory, between
+sign-ins (``manage.py sync_directory``, from cron; or the users admin's action).
+
+For each user the entry is searched again by the name they signed in with, as at sign-in:
+
+* still there — their groups map to a role (and policies) exactly as a sign-in would map them
+  (:func:`signin.sso.users.user_for`, with its ``sso.role_changed`` event and the end of their
+  other sessions when the role changes), names and e-mail follow with ``SYNC_USER_INFO``;
+* gone from the directory — the user is suspended (their sessions end at once) and a
+  ``directory.sync`` event says why. A suspended user who is back in the directory is left
+  suspended: an admin decides.
+
+A directory that does not answer stops the run with an error before anything is changed for
+the user being read; users already read keep their changes. ``dry_run`` reads and reports the
+same but writes nothing (one transaction, rolled back).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from accounts.models import AuthEventKind, User, UserStatus
+from signin.drivers.ldap import LdapDriver
+from tokens.sessions import SessionContext
+
+logger = logging.getLogger("signin.ldap")
+
+
+@dataclass(frozen=True)
+class SyncChange:
+    provider: str
+    user: str  # the DN
+    change: str  # "role", "left"
+    before: str | None = None
+    after: str | None = None
+
+    def __str__(self) -> str:
+        if self.change == "left":
+            return f"{self.provider}: {self.user}: left the directory, suspended"
+        return f"{self.provider}: {self.user}: role {self.before or '-'} → {self.after or '-'}"
+
+
+def sync_directory(
+    driver: LdapDriver, users: Iterable[User] | None = None, *, dry_run: bool = False
+) -> list[SyncChange]:
+    """Bring ``users`` (default: every active user of ``driver``'s provider) in line with the
+    directory; the changes made (or, with ``dry_run``, that would be made)."""
+    chosen = (
+        list(users)
+        if users is not None
+        else list(User.objects.filter(provider=driver.name, status=UserStatus.ACTIVE))
+    )
+    context = SessionContext(user_agent="sync_directory")
+    changes: list[SyncChange] = []
+    with transaction.atomic():
+        for user in chosen:
+            if user.provider != driver.name or user.status != UserStatus.ACTIVE:
+                continue
+            change = _sync_one(driver, user, context)
+            if change is not None:
+                changes.append(change)
+                logger.info("directory sync: %s", change)
+        if dry_run:
+            transaction.set_rollback(True)
+    return changes
+
+
+def _sync_one(driver: LdapDriver, user: User, context: SessionContext) -> SyncChange | None:
+    dn = user.external_identifier or ""
+    before = user.role.name if user.role_id and user.role else None
+    found = driver.reread(user, context)
+    if found is None:
+        user.status = UserStatus.SUSPENDED
+        user.save(update_fields=["status"])
+        context.audit(
+            AuthEventKind.DIRECTORY_SYNC,
+            "success",
+            user=user,
+            provider=driver.name,
+            change="left",
+        )
+        return SyncChange(driver.name, dn, "left")
+    after = found.role.name if found.role_id and found.role else None
+    if found.role_id != user.role_id:
+        return SyncChange(driver.name, dn, "role", before, after)
+    return None
