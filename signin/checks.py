@@ -17,7 +17,16 @@ def check_providers(app_configs: Any = None, **kwargs: Any) -> list[checks.Check
     messages: list[checks.CheckMessage] = []
     for provider in settings.DIRECTUS.auth.providers:
         cls = driver_class(provider.driver)
-        if cls is None:
+        if cls is None and provider.driver == "ldap":
+            messages.append(
+                checks.Error(
+                    f"AUTH_{provider.name.upper()}_DRIVER=ldap needs the ldap extra: "
+                    "pip install '.[ldap]' (python-ldap builds against libldap: "
+                    "apt-get install libldap2-dev libsasl2-dev).",
+                    id="signin.E011",
+                )
+            )
+        elif cls is None:
             messages.append(
                 checks.Warning(
                     f"AUTH_{provider.name.upper()}_DRIVER: unknown driver {provider.driver!r}; "

@@ -20,14 +20,23 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
 from django.db import transaction
 
 from accounts.models import AuthEventKind, User, UserStatus
-from signin.drivers.ldap import LdapDriver
+from signin.drivers import providers
 from tokens.sessions import SessionContext
 
+if TYPE_CHECKING:
+    from signin.drivers.ldap import LdapDriver
+
 logger = logging.getLogger("signin.ldap")
+
+
+def directory_providers() -> dict[str, LdapDriver]:
+    """The ``ldap`` providers, by name."""
+    return {d.name: cast("LdapDriver", d) for d in providers().values() if d.kind == "ldap"}
 
 
 @dataclass(frozen=True)

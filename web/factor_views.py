@@ -36,12 +36,14 @@ from core.errors import (
     InvalidPayload,
     MethodNotAllowed,
     RequestsExceeded,
+    RouteNotFound,
     error_response,
 )
 from factors import passkeys, recovery, totp
 from factors.enrolled import has_any, has_passkey
 from factors.second_factor import verify_code
 from signin.drivers import provider
+from signin.drivers.base import AuthDriver
 from signin.flow import complete_second_factor
 from signin.reauth import confirm_code, confirm_password, disable_totp
 from tokens.authentication import authenticate_request
@@ -131,13 +133,21 @@ def login_code_page(request: HttpRequest) -> HttpResponse:
     return _complete(request, user, waiting, lambda u: verify_code(u, code, context=ctx))
 
 
+def _provider_of(waiting: pending.PendingSignIn) -> AuthDriver:
+    """The provider the first step went through (the default one if it is gone)."""
+    try:
+        return provider(waiting.provider)
+    except RouteNotFound:
+        return provider(DEFAULT_PROVIDER)
+
+
 def _complete(
     request: HttpRequest, user: User, waiting: pending.PendingSignIn, prove: Callable[[User], bool]
 ) -> HttpResponse:
     wrong = WRONG_PASSKEY if request.POST.get("credential") else WRONG_CODE
     try:
         issued = complete_second_factor(
-            provider(DEFAULT_PROVIDER), user.pk, prove, "session", _context(request)
+            _provider_of(waiting), user.pk, prove, "session", _context(request)
         )
     except RequestsExceeded:
         return _code_form(request, user, 429, error=TOO_MANY)

@@ -15,7 +15,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from accounts.models import User
+from accounts.models import DEFAULT_PROVIDER, User
 
 SESSION_KEY = "signin.pending"
 LIFETIME = 300  # seconds
@@ -26,19 +26,21 @@ class PendingSignIn:
     user_id: str
     redirect: str
     started_at: float
+    provider: str = DEFAULT_PROVIDER  # the provider the first step signed in through
 
     @property
     def expired(self) -> bool:
         return time.time() - self.started_at > LIFETIME
 
 
-def hold(request: HttpRequest, user: User, redirect: str) -> None:
+def hold(request: HttpRequest, user: User, redirect: str, provider: str = DEFAULT_PROVIDER) -> None:
     """Remember that ``user`` gave the right password and waits for the second factor."""
     request.session.cycle_key()
     request.session[SESSION_KEY] = {
         "user": str(user.pk),
         "redirect": redirect,
         "started": time.time(),
+        "provider": provider,
     }
 
 
@@ -47,7 +49,12 @@ def pending(request: HttpRequest) -> PendingSignIn | None:
     expired one is dropped)."""
     entry: Any = request.session.get(SESSION_KEY)
     try:
-        found = PendingSignIn(str(entry["user"]), str(entry["redirect"]), float(entry["started"]))
+        found = PendingSignIn(
+            str(entry["user"]),
+            str(entry["redirect"]),
+            float(entry["started"]),
+            str(entry.get("provider") or DEFAULT_PROVIDER),
+        )
     except (TypeError, KeyError, ValueError):
         return None
     if found.expired:

@@ -78,8 +78,9 @@ def _form(request: HttpRequest, status: int = 200, **extra: Any) -> HttpResponse
     providers = _redirect_providers(redirect)
     context = {
         "redirect": redirect,
-        "email": request.POST.get("email", ""),
+        "email": request.POST.get("email", "") if not request.POST.get("provider") else "",
         "providers": providers,
+        "directories": _credential_providers(request),
         **_sso_outcome(request, providers),
         **extra,
     }
@@ -100,6 +101,24 @@ def _redirect_providers(redirect: str) -> list[dict[str, Any]]:
         }
         for driver in configured()
         if isinstance(driver, RedirectDriver)
+    ]
+
+
+def _credential_providers(request: HttpRequest) -> list[dict[str, Any]]:
+    """A form per provider that takes a name and a password here (``ldap``, extra ``local``
+    providers), in the order configured; the one just tried keeps its name and asks for the
+    one-time code when the user has a second factor."""
+    tried = request.POST.get("provider", "")
+    return [
+        {
+            "name": driver.name,
+            "label": driver.provider.label or driver.name,
+            "icon": driver.provider.icon,
+            "identifier": request.POST.get("identifier", "")[:256] if tried == driver.name else "",
+            "tried": tried == driver.name,
+        }
+        for driver in configured()
+        if not isinstance(driver, RedirectDriver)
     ]
 
 
@@ -124,26 +143,36 @@ def _sso_outcome(request: HttpRequest, providers: list[dict[str, Any]]) -> dict[
 def login_page(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         return _form(request)
-    email = request.POST.get("email", "").strip()
+    name = request.POST.get("provider") or DEFAULT_PROVIDER
+    try:
+        driver = provider(name)
+    except DirectusError:
+        return _form(request, 400, error=GENERIC_ERROR)
+    if isinstance(driver, RedirectDriver):
+        return _form(request, 400, error=GENERIC_ERROR)
+    local = name == DEFAULT_PROVIDER
+    identifier = request.POST.get("email" if local else "identifier", "").strip()[:256]
     payload = LoginPayload(
-        identifier=email,
+        identifier=identifier,
         password=request.POST.get("password", ""),
         mode="session",
         otp=request.POST.get("otp") or None,
     )
     try:
-        if not valid_email(email) or not payload.password:
+        if not identifier or (local and not valid_email(identifier)) or not payload.password:
             with stalled():
                 raise InvalidCredentials()
-        issued = sign_in(provider(DEFAULT_PROVIDER), payload, _context(request))
+        issued = sign_in(driver, payload, _context(request))
     except RequestsExceeded:
         return _form(request, 429, error=TOO_MANY)
     except SecondFactorRequired as asked:
-        pending.hold(request, asked.user, request.POST.get("redirect", ""))
+        pending.hold(request, asked.user, request.POST.get("redirect", ""), driver.name)
         return HttpResponseRedirect(reverse("login-code-page"))
     except InvalidOtp:
         return _form(request, 401, error="Enter the one-time code from your app.", ask_otp=True)
-    except DirectusError:
+    except DirectusError as error:
+        if error.status == 503:  # a directory that does not answer, or is misconfigured
+            return _form(request, 503, error=SSO_REASONS["SERVICE_UNAVAILABLE"])
         return _form(request, 401, error=GENERIC_ERROR)
     return signed_in(request, issued, request.POST.get("redirect"))
 

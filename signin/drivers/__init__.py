@@ -25,7 +25,6 @@ from accounts.models import DEFAULT_PROVIDER
 from core.config.auth import ProviderConfig
 from core.errors import RouteNotFound
 from signin.drivers.base import AuthDriver
-from signin.drivers.ldap import LdapDriver
 from signin.drivers.local import LocalDriver
 from signin.drivers.oauth2 import OAuth2Driver
 from signin.drivers.openid import OpenIdDriver
@@ -107,5 +106,13 @@ post_delete.connect(_changed, sender=SsoProvider, dispatch_uid="sso-provider-del
 
 _table: VersionedTable[dict[str, AuthDriver]] = VersionedTable(_build)
 
-for _driver in (LocalDriver, LdapDriver, OpenIdDriver, OAuth2Driver):
+for _driver in (LocalDriver, OpenIdDriver, OAuth2Driver):
     register_driver(_driver)
+
+try:  # the ldap extra (python-ldap needs libldap to build)
+    from signin.drivers.ldap import LdapDriver
+except ImportError:  # pragma: no cover - a system check names what is missing
+    LDAP_AVAILABLE = False
+else:
+    LDAP_AVAILABLE = True
+    register_driver(LdapDriver)

@@ -8,6 +8,7 @@ sign-in goes on; and refuses a refresh once the entry is gone or disabled."""
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -17,6 +18,7 @@ from typing import Any
 import pytest
 from django.core import checks
 from django.core.management import CommandError, call_command
+from django.test import Client
 from rest_framework.test import APIClient
 
 from accounts.models import AuthEvent, Role, User
@@ -398,3 +400,53 @@ def test_the_admin_action_syncs_the_selected_users(
         assert grace.role_id == roles["directus_admin"].pk
     finally:
         dir_provider.leave("grace", "directus_admin")
+
+
+def page_post(browser: Client, path: str, data: dict[str, str]) -> Any:
+    page = browser.get(path)
+    match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode())
+    assert match is not None
+    return browser.post(path, {**data, "csrfmiddlewaretoken": match.group(1)})
+
+
+def test_the_login_page_signs_directory_people_in(
+    settings: Any, dir_provider: Slapd, roles: dict[str, Role]
+) -> None:
+    configure(settings, dir_provider, LABEL="Company directory")
+    browser = Client(enforce_csrf_checks=True)
+    page = browser.get("/login").content.decode()
+    assert "Sign in with Company directory" in page
+    assert 'name="provider" value="dir"' in page
+    wrong = page_post(browser, "/login", {"provider": "dir", "identifier": "grace",
+                                          "password": "nope"})  # fmt: skip
+    assert wrong.status_code == 401
+    assert 'value="grace"' in wrong.content.decode()  # the name typed is kept
+    form = {"provider": "dir", "identifier": "grace", "password": GRACE_PASSWORD}
+    done = page_post(browser, "/login", {**form, "redirect": "/account"})
+    assert (done.status_code, done["Location"]) == (302, "/account")
+    assert "grace@example.test" in browser.get("/account").content.decode()
+
+
+def test_the_login_page_asks_directory_people_for_their_second_factor(
+    dir_provider: Slapd, roles: dict[str, Role]
+) -> None:
+    assert login("ada", ADA_PASSWORD).status_code == 200
+    secret = enrol_totp(User.objects.get(email="ada@example.test"))
+    browser = Client(enforce_csrf_checks=True)
+    first = page_post(browser, "/login", {"provider": "dir", "identifier": "ada",
+                                          "password": ADA_PASSWORD})  # fmt: skip
+    assert first.status_code == 302
+    second = page_post(browser, first["Location"], {"code": code_at(secret)})
+    assert second.status_code == 302, second.content.decode()[:2000]
+    assert "ada@example.test" in browser.get("/account").content.decode()
+
+
+def test_the_login_page_says_when_the_directory_is_down(
+    settings: Any, directory: Slapd, roles: dict[str, Role]
+) -> None:
+    configure(settings, directory, CLIENT_URL=f"ldap://127.0.0.1:{free_port()}")
+    browser = Client(enforce_csrf_checks=True)
+    down = page_post(browser, "/login", {"provider": "dir", "identifier": "ada",
+                                         "password": ADA_PASSWORD})  # fmt: skip
+    assert down.status_code == 503
+    assert "not answering" in down.content.decode()

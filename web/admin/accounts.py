@@ -30,9 +30,7 @@ from accounts.models import (
 from accounts.passwords import password_problems
 from core.errors import DirectusError
 from items.registry import all_collections
-from signin.directory import sync_directory
-from signin.drivers import providers
-from signin.drivers.ldap import LdapDriver
+from signin.directory import directory_providers, sync_directory
 from signin.refresh import logout_everywhere
 from tokens.keys import generate_user_token, set_user_token
 from tokens.sessions import SessionContext
@@ -302,7 +300,7 @@ class UserAdmin(DjangoUserAdmin):
         description="Sync from the directory (LDAP users: groups → role, left → suspended)"
     )
     def sync_from_directory(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        drivers = {d.name: d for d in providers().values() if isinstance(d, LdapDriver)}
+        drivers = directory_providers()
         changes: list[str] = []
         for name, driver in drivers.items():
             chosen = [user for user in queryset if user.provider == name]

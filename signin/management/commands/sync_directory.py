@@ -10,9 +10,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from core.errors import DirectusError
-from signin.directory import sync_directory
-from signin.drivers import providers
-from signin.drivers.ldap import LdapDriver
+from signin.directory import directory_providers, sync_directory
 
 
 class Command(BaseCommand):
@@ -27,7 +25,7 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="Report, change nothing.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        drivers = [d for d in providers().values() if isinstance(d, LdapDriver)]
+        drivers = list(directory_providers().values())
         if options["provider"]:
             drivers = [d for d in drivers if d.name == options["provider"]]
             if not drivers:
