@@ -38,3 +38,11 @@ def test_load_demo_public_lets_the_public_read_published_articles(public):
     rows = response.json()["data"]
     assert len(rows) == 3
     assert {row["status"] for row in rows} == {"published"}
+
+
+@pytest.mark.django_db
+def test_sync_directory_runs_without_a_directory():
+    for args in ((), ("--dry-run",)):
+        out = StringIO()
+        call_command("sync_directory", *args, stdout=out)
+        assert out.getvalue() == "No ldap provider is configured.\n"
