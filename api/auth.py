@@ -210,6 +210,88 @@ class ProviderCallbackView(APIView):
         return sso.callback(request._request, provider)
 
 
+class SamlAcsView(APIView):
+    """``/auth/login/<provider>/acs``: the SAML assertion consumer (:func:`api.sso.acs`)."""
+
+    authentication_classes = ()
+
+    @extend_schema(
+        summary="Receive the SAML identity provider's answer (HTTP-POST binding)",
+        request=inline_serializer(
+            "SamlAnswer",
+            {"SAMLResponse": serializers.CharField(), "RelayState": serializers.CharField()},
+        ),
+        responses={303: None, 404: _ERRORS},
+        tags=["auth"],
+    )
+    def post(self, request: Request, provider: str) -> HttpResponse:
+        return sso.acs(request._request, provider)
+
+    @extend_schema(
+        summary="End a SAML sign-in (after the answer was received)",
+        responses={302: None, 400: _ERRORS, 401: _ERRORS, 404: _ERRORS},
+        tags=["auth"],
+    )
+    def get(self, request: Request, provider: str) -> HttpResponse:
+        return sso.acs(request._request, provider)
+
+
+class SamlMetadataView(APIView):
+    authentication_classes = ()
+
+    @extend_schema(
+        summary="This service provider's SAML metadata",
+        responses={(200, "text/xml"): OpenApiResponse(description="SAML metadata"), 404: _ERRORS},
+        tags=["auth"],
+    )
+    def get(self, request: Request, provider: str) -> HttpResponse:
+        return sso.saml_metadata(request._request, provider)
+
+
+class SamlLogoutView(APIView):
+    """``/auth/login/<provider>/logout``: single logout with the SAML identity provider."""
+
+    authentication_classes = ()
+
+    @extend_schema(
+        summary="Sign out here, then at the SAML identity provider",
+        request=_REFRESH_BODY,
+        responses={302: None, 204: None, 400: _ERRORS, 404: _ERRORS},
+        tags=["auth"],
+    )
+    def post(self, request: Request, provider: str) -> HttpResponse:
+        driver = sso.saml_driver(provider, request.path)
+        body = request.data if isinstance(request.data, dict) else {}
+        if "mode" not in body and "refresh_token" not in body:  # whichever cookie it has
+            body = {"mode": "session" if session_cookie().name in request.COOKIES else "cookie"}
+        user = None
+        try:
+            token = presented_token(
+                body, request.COOKIES, refresh_cookie().name, session_cookie().name
+            )
+        except DirectusError:
+            token = None  # nothing to end here: the identity provider is still asked
+        if token is not None:
+            refuse_cross_site_form(request, token)
+            user = logout(token, session_context(request))
+        return sso.saml_logout(request._request, driver, user)
+
+    @extend_schema(
+        summary="The SAML identity provider's LogoutResponse or LogoutRequest",
+        parameters=[
+            OpenApiParameter("SAMLResponse", str),
+            OpenApiParameter("SAMLRequest", str),
+            OpenApiParameter("RelayState", str),
+            OpenApiParameter("SigAlg", str),
+            OpenApiParameter("Signature", str),
+        ],
+        responses={302: None, 401: _ERRORS, 404: _ERRORS},
+        tags=["auth"],
+    )
+    def get(self, request: Request, provider: str) -> HttpResponse:
+        return sso.saml_logged_out(request._request, sso.saml_driver(provider, request.path))
+
+
 def _named_provider(name: str, request: Request) -> AuthDriver:
     if name == DEFAULT_PROVIDER:  # the built-in provider answers only at /auth/login
         raise RouteNotFound(request.path)

@@ -15,8 +15,10 @@ and cookies.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
 from urllib.parse import urlencode
 
+from allauth.socialaccount.sessions import LoginSession
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -24,15 +26,25 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from accounts.accountability import accountability_for_user
-from accounts.models import DEFAULT_PROVIDER
-from core.errors import RouteNotFound, error_response
+from accounts.models import DEFAULT_PROVIDER, User
+from core.errors import DirectusError, InvalidCredentials, RouteNotFound, error_response
 from signin.drivers import provider
 from signin.drivers.redirect import RedirectDriver, SignInRefused, failure_url
-from tokens.cookies import set_refresh_cookie, set_session_cookie
+from signin.refresh import logout_everywhere
+from tokens.cookies import (
+    clear_refresh_cookie,
+    clear_session_cookie,
+    set_refresh_cookie,
+    set_session_cookie,
+)
 from tokens.models import RefreshSession
 from tokens.sessions import SessionContext
 
+if TYPE_CHECKING:  # the saml extra may not be installed
+    from signin.drivers.saml import SamlDriver
+
 MAX_PARAM = 4096
+MAX_SAML_RESPONSE = 256 * 1024
 
 
 def redirect_driver(name: str, path: str) -> RedirectDriver:
@@ -76,20 +88,113 @@ def callback(request: HttpRequest, provider: str) -> HttpResponse:
         return HttpResponseRedirect(
             f"{request.path}?{_params(request.POST).urlencode()}", status=303
         )
-    params = _params(request.GET)
+    return _finish(driver, request, _params(request.GET))
+
+
+def _finish(driver: RedirectDriver, request: HttpRequest, params: QueryDict) -> HttpResponse:
+    """End the sign-in ``params`` answer: the cookie of the provider's mode and the redirect,
+    or the failure answer."""
+    context = SessionContext.of_request(request)
     try:
-        _flow, issued = driver.complete(request, params, SessionContext.of_request(request))
+        flow, issued = driver.complete(request, params, context)
     except SignInRefused as refused:
         return _failed(driver, refused)
-    redirect = _flow.redirect or reverse("account-page")
+    except DirectusError as error:  # an unsolicited answer's RelayState off the allow-list
+        return error_response(error)
+    redirect = flow.redirect or reverse("account-page")
     user = RefreshSession.objects.select_related("user").get(pk=issued.session_id).user
-    if accountability_for_user(user, ip=SessionContext.of_request(request).ip).tfa_setup_required:
+    if accountability_for_user(user, ip=context.ip).tfa_setup_required:
         redirect = f"{reverse('tfa-setup-page')}?{urlencode({'redirect': redirect})}"
     response = HttpResponseRedirect(redirect)
     if issued.mode == "session":
         set_session_cookie(response, issued.access_token)
     else:
         set_refresh_cookie(response, issued.refresh_token)
+    return response
+
+
+def saml_driver(name: str, path: str) -> SamlDriver:
+    """The ``saml`` provider ``name``, or ``ROUTE_NOT_FOUND`` for ``path``."""
+    driver = redirect_driver(name, path)
+    if driver.kind != "saml":
+        raise RouteNotFound(path)
+    return cast("SamlDriver", driver)
+
+
+@csrf_exempt  # the identity provider posts here; nothing is changed before the GET
+@never_cache
+@require_http_methods(["GET", "POST"])
+def acs(request: HttpRequest, provider: str) -> HttpResponse:
+    """``/auth/login/<name>/acs``: the identity provider posts ``SAMLResponse`` and
+    ``RelayState`` here. The session cookie does not come with a cross-site POST, so the answer
+    is kept in a short-lived store of its own (allauth's :class:`LoginSession`, a cookie for this
+    path only) and the browser is sent on with a ``303`` to the ``GET``, which ends the sign-in."""
+    try:
+        driver = saml_driver(provider, request.path)
+    except RouteNotFound as missing:
+        return error_response(missing)
+    stash = LoginSession(request, "saml_acs_session", f"saml-acs-{driver.name}")
+    if request.method == "POST":
+        response = HttpResponseRedirect(request.path, status=303)
+        stash.store["answer"] = {
+            "code": request.POST.get("SAMLResponse", "")[:MAX_SAML_RESPONSE],
+            "state": request.POST.get("RelayState", "")[:MAX_PARAM],
+        }
+        stash.save(response)
+        return response
+    answer = stash.store.get("answer")
+    stash.delete()
+    if not isinstance(answer, dict):
+        return _failed(driver, SignInRefused(InvalidCredentials(), None, known_flow=False))
+    params = QueryDict(mutable=True)
+    for key in ("code", "state"):
+        if answer.get(key):
+            params[key] = str(answer[key])
+    return _finish(driver, request, params)
+
+
+@never_cache
+def saml_metadata(request: HttpRequest, provider: str) -> HttpResponse:
+    """``GET /auth/login/<name>/metadata``: this service provider's SAML metadata."""
+    try:
+        driver = saml_driver(provider, request.path)
+    except RouteNotFound as missing:
+        return error_response(missing)
+    return HttpResponse(driver.metadata(request), content_type="text/xml")
+
+
+def saml_logout(request: HttpRequest, driver: SamlDriver, user: User | None) -> HttpResponse:
+    """After ``POST /auth/login/<name>/logout`` ended the session here: off to the identity
+    provider's sign-out, or a 204 when it has none (the cookies are cleared either way)."""
+    try:
+        url = driver.logout_url(request, user)
+    except DirectusError:
+        url = None  # the identity provider is unavailable: the sign-out here stands
+    response = HttpResponseRedirect(url) if url else HttpResponse(status=204)
+    clear_refresh_cookie(response)
+    clear_session_cookie(response)
+    return response
+
+
+@csrf_exempt  # the identity provider's redirect; it changes nothing unless it verifies
+@never_cache
+def saml_logged_out(request: HttpRequest, driver: SamlDriver) -> HttpResponse:
+    """``GET /auth/login/<name>/logout``: the identity provider's LogoutResponse (the end of
+    a sign-out started here), or its LogoutRequest, which ends here every session of the
+    person it names (then answered back to the identity provider)."""
+    query = {key: request.GET.get(key, "")[:MAX_SAML_RESPONSE] for key in request.GET}
+    context = SessionContext.of_request(request)
+    try:
+        name_id, target = driver.logged_out(request, query)
+    except DirectusError as refused:  # SamlRefused, or the identity provider unavailable
+        reason = getattr(refused, "reason", refused.code.lower())
+        context.audit("logout", "failure", reason=reason, provider=driver.name)
+        return error_response(refused)
+    if name_id:
+        for user in User.objects.filter(provider=driver.name, auth_data__saml__name_id=name_id):
+            logout_everywhere(user, context)
+    response = HttpResponseRedirect(target or f"{reverse('login-page')}?{urlencode({'logout': 1})}")
+    clear_session_cookie(response)
     return response
 
 

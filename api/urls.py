@@ -18,6 +18,15 @@ urlpatterns = [
         auth.ProviderCallbackView.as_view(),
         name="auth-login-callback",
     ),
+    path("auth/login/<str:provider>/acs", auth.SamlAcsView.as_view(), name="auth-login-acs"),
+    path(
+        "auth/login/<str:provider>/metadata",
+        auth.SamlMetadataView.as_view(),
+        name="auth-login-metadata",
+    ),
+    path(
+        "auth/login/<str:provider>/logout", auth.SamlLogoutView.as_view(), name="auth-login-logout"
+    ),
     path("auth/refresh", auth.RefreshView.as_view(), name="auth-refresh"),
     path("auth/logout", auth.LogoutView.as_view(), name="auth-logout"),
     path("auth/logout/all", auth.LogoutEverywhereView.as_view(), name="auth-logout-all"),

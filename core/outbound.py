@@ -82,6 +82,29 @@ def fetch_json(
     """GET ``url`` and parse its JSON body, within ``timeout`` seconds in all (``headers`` are
     added to the request, e.g. a bearer token for a profile URL; ``proxy`` as for
     :func:`proxies_for`)."""
+    body = fetch_bytes(
+        url,
+        timeout=timeout,
+        max_bytes=max_bytes,
+        headers={"Accept": "application/json", **(headers or {})},
+        proxy=proxy,
+    )
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        host = urlsplit(url).hostname or "?"
+        raise OutboundError(f"{host} answered something that is not JSON") from None
+
+
+def fetch_bytes(
+    url: str,
+    *,
+    timeout: float,
+    max_bytes: int = MAX_BYTES,
+    headers: dict[str, str] | None = None,
+    proxy: str | None = None,
+) -> bytes:
+    """GET ``url``'s body (a SAML metadata document), bounded as :func:`fetch_json` is."""
     host = urlsplit(url).hostname or "?"
     deadline = time.monotonic() + timeout
     session = requests.Session()
@@ -93,7 +116,7 @@ def fetch_json(
             stream=True,
             allow_redirects=False,
             proxies=proxies_for(url, proxy=proxy),
-            headers={"Accept": "application/json", "User-Agent": USER_AGENT, **(headers or {})},
+            headers={"User-Agent": USER_AGENT, **(headers or {})},
         ) as response:
             if not 200 <= response.status_code < 300:
                 raise OutboundError(f"{host} answered HTTP {response.status_code}")
@@ -110,10 +133,7 @@ def fetch_json(
         raise OutboundError(f"{host} is unreachable ({type(exc).__name__})") from None
     finally:
         session.close()
-    try:
-        return json.loads(bytes(body))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise OutboundError(f"{host} answered something that is not JSON") from None
+    return bytes(body)
 
 
 def session_for(url: str, *, timeout: float, proxy: str | None = None) -> requests.Session:

@@ -11,18 +11,24 @@ from django.core import checks
 
 from signin.drivers import driver_class
 
+#: The drivers of an optional extra, and how to install it.
+EXTRAS = {
+    "ldap": "pip install '.[ldap]' (python-ldap builds against libldap: "
+    "apt-get install libldap2-dev libsasl2-dev).",
+    "saml": "pip install '.[saml]'.",
+}
+
 
 @checks.register(checks.Tags.security)
 def check_providers(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
     messages: list[checks.CheckMessage] = []
     for provider in settings.DIRECTUS.auth.providers:
         cls = driver_class(provider.driver)
-        if cls is None and provider.driver == "ldap":
+        if cls is None and provider.driver in EXTRAS:
             messages.append(
                 checks.Error(
-                    f"AUTH_{provider.name.upper()}_DRIVER=ldap needs the ldap extra: "
-                    "pip install '.[ldap]' (python-ldap builds against libldap: "
-                    "apt-get install libldap2-dev libsasl2-dev).",
+                    f"AUTH_{provider.name.upper()}_DRIVER={provider.driver} needs the "
+                    f"{provider.driver} extra: {EXTRAS[provider.driver]}",
                     id="signin.E011",
                 )
             )

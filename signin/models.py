@@ -160,3 +160,18 @@ class SsoProvider(models.Model):
         if self.redirect_allow_list.strip():
             options["redirectAllowList"] = self.redirect_allow_list
         return ProviderConfig(name=self.name, driver=self.driver, options=options)
+
+
+class UsedAssertion(models.Model):
+    """A SAML assertion already signed in with, until it would have expired anyway: a replayed
+    response is refused by every process (the digest of the IdP's entity id and the
+    assertion's ID; never the assertion itself)."""
+
+    digest = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = "used SAML assertion"
+
+    def __str__(self) -> str:
+        return f"assertion {self.digest[:12]}… (until {self.expires_at:%Y-%m-%d %H:%M})"

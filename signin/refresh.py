@@ -121,11 +121,12 @@ def _ask_provider(user: User) -> None:
     driver.refresh(user)
 
 
-def logout(token: PresentedToken, context: SessionContext) -> None:
-    """Revoke the sign-in the token belongs to. Unknown tokens are not an error."""
+def logout(token: PresentedToken, context: SessionContext) -> User | None:
+    """Revoke the sign-in the token belongs to; its user, if it was one. Unknown tokens are
+    not an error."""
     row = _lookup(token)
     if row is None or row.revoked_at is not None:
-        return
+        return None
     revoke_family(row.family, "logout")
     context.audit(
         "logout",
@@ -133,6 +134,7 @@ def logout(token: PresentedToken, context: SessionContext) -> None:
         user=row.user,
         session_family=str(row.family),
     )
+    return row.user
 
 
 def logout_everywhere(user: User, context: SessionContext, actor: User | None = None) -> int:

@@ -116,3 +116,11 @@ except ImportError:  # pragma: no cover - a system check names what is missing
 else:
     LDAP_AVAILABLE = True
     register_driver(LdapDriver)
+
+try:  # the saml extra (python3-saml and its xmlsec binding)
+    from signin.drivers.saml import SamlDriver
+except ImportError:  # pragma: no cover - a system check names what is missing
+    SAML_AVAILABLE = False
+else:
+    SAML_AVAILABLE = True
+    register_driver(SamlDriver)

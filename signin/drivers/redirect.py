@@ -63,6 +63,8 @@ class RedirectDriver(AuthDriver):
     #: Whether a callback without a valid ``state`` is sent to the login page (``openid``)
     #: or answered with a JSON 401 (``oauth2``), as Directus does.
     state_failure_redirects: ClassVar[bool] = True
+    #: The last segment of the URL the provider sends the person back to.
+    callback_path: ClassVar[str] = "callback"
 
     def __init__(self, provider: Any) -> None:
         super().__init__(provider)
@@ -122,7 +124,7 @@ class RedirectDriver(AuthDriver):
         )
         if not base.startswith(("http://", "https://")):
             base = request.build_absolute_uri("/")
-        return f"{base.rstrip('/')}/auth/login/{self.name}/callback"
+        return f"{base.rstrip('/')}/auth/login/{self.name}/{self.callback_path}"
 
     def begin(
         self, request: HttpRequest, redirect: object, otp: str | None, prompt: bool
@@ -143,7 +145,12 @@ class RedirectDriver(AuthDriver):
             otp=otp,
             prompt=prompt,
         )
-        return flow, self.authorization_url(flow, self._start_params(flow, prompt))
+        return self.sent(request, flow, self._start_params(flow, prompt))
+
+    def sent(self, request: HttpRequest, flow: Flow, params: dict[str, str]) -> tuple[Flow, str]:
+        """The flow as remembered and the provider URL that starts it (a driver whose request
+        has an id of its own records it in the flow here)."""
+        return flow, self.authorization_url(flow, params)
 
     def _start_params(self, flow: Flow, prompt: bool) -> dict[str, str]:
         method = "plain" if self.options.plain_code_challenge else "S256"
@@ -164,7 +171,7 @@ class RedirectDriver(AuthDriver):
     ) -> tuple[Flow, IssuedTokens]:
         """Honour a callback: the flow it ends and the tokens of the signed-in person; or
         :class:`SignInRefused`."""
-        flow = take(request, self.name, callback.get("state"), self.options.login_timeout_s)
+        flow = self.flow_for(request, callback)
         if flow is None:
             context.audit("login.failure", "failure", reason="sso_state", provider=self.name)
             raise SignInRefused(InvalidCredentials(), None, known_flow=False)
@@ -184,14 +191,22 @@ class RedirectDriver(AuthDriver):
             if not callback.get("code") or (iss is not None and issuer and iss != issuer):
                 context.audit("login.failure", "failure", reason="sso_callback", provider=self.name)
                 raise InvalidCredentials()
-            identity = self.identity(self.claims(flow, callback["code"], callback))
-            return user_for(self.name, self.options, identity, context)
+            return self.user_from(flow, callback, context)
 
         try:
             issued = sign_in_user(self, prove, self.options.mode, context, otp=flow.otp)
         except DirectusError as error:
             raise SignInRefused(error, flow.redirect) from None
         return flow, issued
+
+    def flow_for(self, request: HttpRequest, callback: Mapping[str, str]) -> Flow | None:
+        """The flow the callback ends (taken from the session by its ``state``), or None."""
+        return take(request, self.name, callback.get("state"), self.options.login_timeout_s)
+
+    def user_from(self, flow: Flow, callback: Mapping[str, str], context: SessionContext) -> User:
+        """The user the provider's answer proves: its claims, matched or provisioned."""
+        identity = self.identity(self.claims(flow, callback["code"], callback))
+        return user_for(self.name, self.options, identity, context)
 
     def identity(self, claims: Mapping[str, Any]) -> Identity:
         return identity_from(claims, self.options, openid=self.openid)

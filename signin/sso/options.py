@@ -190,8 +190,8 @@ def sso_options(provider: ProviderConfig) -> SsoOptions:
         role_mapping_mode=mapping_mode,  # type: ignore[arg-type]
         group_claim_name=read.text("groupClaimName", "GROUP_CLAIM_NAME", "groups"),
         mode=mode,  # type: ignore[arg-type]
-        login_timeout_s=max(1, int(_seconds(read, "loginTimeout", "LOGIN_TIMEOUT", 300_000))),
-        timeout_s=_seconds(read, "clientHttpTimeout", "CLIENT_HTTP_TIMEOUT", 10_000),
+        login_timeout_s=max(1, int(duration_s(read, "loginTimeout", "LOGIN_TIMEOUT", 300_000))),
+        timeout_s=duration_s(read, "clientHttpTimeout", "CLIENT_HTTP_TIMEOUT", 10_000),
         proxy=urls["proxy"] or None,
         plain_code_challenge=read.flag("plainCodeChallenge", "PLAIN_CODE_CHALLENGE"),
         token_auth_method=method,  # type: ignore[arg-type]
@@ -199,7 +199,7 @@ def sso_options(provider: ProviderConfig) -> SsoOptions:
     )
 
 
-def _seconds(read: OptionReader, key: str, suffix: str, default_ms: int) -> float:
+def duration_s(read: OptionReader, key: str, suffix: str, default_ms: int) -> float:
     """A duration option in seconds (``5m``, ``300s``, or a number of milliseconds, as Directus
     reads ``LOGIN_TIMEOUT`` and ``CLIENT_HTTP_TIMEOUT``)."""
     value = read.options.get(key)

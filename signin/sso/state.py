@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from django.http import HttpRequest
@@ -36,6 +36,8 @@ class Flow:
     otp: str | None
     prompt: bool
     started: float
+    #: The ID of the SAML AuthnRequest the flow sent (its answer's ``InResponseTo``).
+    request_id: str | None = None
 
     def challenge(self, method: str) -> str:
         return str(generate_code_challenge(self.verifier, method))
@@ -73,6 +75,16 @@ def begin(
     flows[flow.state] = stored
     request.session[SESSION_KEY] = flows
     return flow
+
+
+def with_request_id(request: HttpRequest, flow: Flow, request_id: str) -> Flow:
+    """``flow`` with the id of the request its provider was sent (a SAML AuthnRequest's, which
+    the answer's ``InResponseTo`` must repeat), remembered so."""
+    flows = _flows(request)
+    if flow.state in flows:
+        flows[flow.state] = {**flows[flow.state], "request_id": request_id}
+        request.session[SESSION_KEY] = flows
+    return replace(flow, request_id=request_id)
 
 
 def peek(request: HttpRequest, state: object) -> dict[str, Any] | None:

@@ -186,7 +186,7 @@ def test_one_address_gets_three_messages_per_window(mailoutbox: list, caplog: An
     )
 
 
-def test_the_global_mail_limit(settings: Any, mailoutbox: list) -> None:
+def test_the_global_mail_limit(settings: Any, mailoutbox: list, one_rate_window: None) -> None:
     _mail_config(
         settings, rate_limit=replace(settings.DIRECTUS.mail.rate_limit, enabled=True, points=2)
     )

@@ -251,7 +251,7 @@ def test_one_address_gets_at_most_three_mails_a_quarter_hour(api, ann, outbox, c
     assert "ann@example.com" not in str(vars(dropped))
 
 
-def test_requests_are_limited_per_ip(api, ann, configure) -> None:
+def test_requests_are_limited_per_ip(api, ann, configure, one_rate_window) -> None:
     login_ip = settings.DIRECTUS.limits.login_ip
     from dataclasses import replace
 
