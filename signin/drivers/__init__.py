@@ -12,7 +12,9 @@ subclass and one :func:`register_driver` call.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from importlib import import_module
 from typing import Any
 
 from django.conf import settings
@@ -109,18 +111,9 @@ _table: VersionedTable[dict[str, AuthDriver]] = VersionedTable(_build)
 for _driver in (LocalDriver, OpenIdDriver, OAuth2Driver):
     register_driver(_driver)
 
-try:  # the ldap extra (python-ldap needs libldap to build)
-    from signin.drivers.ldap import LdapDriver
-except ImportError:  # pragma: no cover - a system check names what is missing
-    LDAP_AVAILABLE = False
-else:
-    LDAP_AVAILABLE = True
-    register_driver(LdapDriver)
-
-try:  # the saml extra (python3-saml and its xmlsec binding)
-    from signin.drivers.saml import SamlDriver
-except ImportError:  # pragma: no cover - a system check names what is missing
-    SAML_AVAILABLE = False
-else:
-    SAML_AVAILABLE = True
-    register_driver(SamlDriver)
+#: The drivers of optional extras (``ldap``: python-ldap builds against libldap; ``saml``:
+#: python3-saml and its xmlsec binding); a system check names what a configured one misses.
+OPTIONAL_DRIVERS = {"ldap": "LdapDriver", "saml": "SamlDriver"}
+for _kind, _name in OPTIONAL_DRIVERS.items():
+    with contextlib.suppress(ImportError):  # the extra is not installed
+        register_driver(getattr(import_module(f"signin.drivers.{_kind}"), _name))

@@ -57,14 +57,14 @@ def idp(tmp_path: Path) -> Iterator[SamlIdp]:
 
 
 def configure(settings: Any, idp: SamlIdp, **variables: str) -> None:
-    environ = {
-        "AUTH_PROVIDERS": "corp",
-        "AUTH_CORP_DRIVER": "saml",
-        "AUTH_CORP_IDP_METADATA_URL": idp.metadata_url,
-        "AUTH_CORP_ALLOW_PUBLIC_REGISTRATION": "true",
-        "AUTH_CORP_ROLE_MAPPING": "json:" + json.dumps({"editors": str(EDITORS)}),
-        **{f"AUTH_CORP_{k}": v for k, v in variables.items()},
+    options = {
+        "DRIVER": "saml",
+        "IDP_METADATA_URL": idp.metadata_url,
+        "ALLOW_PUBLIC_REGISTRATION": "true",
+        "ROLE_MAPPING": "json:" + json.dumps({"editors": str(EDITORS)}),
+        **variables,
     }
+    environ = {"AUTH_PROVIDERS": "corp", **{f"AUTH_CORP_{k}": v for k, v in options.items()}}
     settings.DIRECTUS = replace(
         settings.DIRECTUS,
         auth=load_auth(EnvReader(environ)),
