@@ -42,4 +42,15 @@ def check_providers(app_configs: Any = None, **kwargs: Any) -> list[checks.Check
             )
         else:
             messages.extend(cls(provider).check())
+    directories = {p.name for p in settings.DIRECTUS.auth.providers if p.driver == "ldap"}
+    for provider in settings.DIRECTUS.auth.providers:
+        named = provider.options.get("directory")
+        if named and provider.driver != "ldap" and named not in directories:
+            messages.append(
+                checks.Error(
+                    f"AUTH_{provider.name.upper()}_DIRECTORY={named}: no ldap provider of that "
+                    "name is configured.",
+                    id="signin.E012",
+                )
+            )
     return messages

@@ -10,6 +10,12 @@ For each user the entry is searched again by the name they signed in with, as at
   ``directory.sync`` event says why. A suspended user who is back in the directory is left
   suspended: an admin decides.
 
+People who sign in through another provider from the same directory — an OpenID Connect portal
+in front of it, say — are synced too when that provider names the directory
+(``AUTH_<NAME>_DIRECTORY=<ldap provider>``): their entry is found by their identifier (the
+portal's ``sub``, compared with the directory's ``USER_ATTRIBUTE``), and the ``cn`` of its groups
+go through *that* provider's ``ROLE_MAPPING`` and ``POLICY_MAPPING``, as at their next sign-in.
+
 A directory that does not answer stops the run with an error before anything is changed for
 the user being read; users already read keep their changes. ``dry_run`` reads and reports the
 same but writes nothing (one transaction, rolled back).
@@ -19,13 +25,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, cast
 
 from django.db import transaction
 
 from accounts.models import AuthEventKind, User, UserStatus
 from signin.drivers import providers
+from signin.drivers.redirect import RedirectDriver
+from signin.sso.users import user_for
 from tokens.sessions import SessionContext
 
 if TYPE_CHECKING:
@@ -53,23 +61,38 @@ class SyncChange:
         return f"{self.provider}: {self.user}: role {self.before or '-'} → {self.after or '-'}"
 
 
+def linked_providers(driver: LdapDriver) -> dict[str, RedirectDriver]:
+    """The redirect providers whose people are in ``driver``'s directory, by name."""
+    return {
+        d.name: d
+        for d in providers().values()
+        if isinstance(d, RedirectDriver) and d.options.directory == driver.name
+    }
+
+
 def sync_directory(
     driver: LdapDriver, users: Iterable[User] | None = None, *, dry_run: bool = False
 ) -> list[SyncChange]:
-    """Bring ``users`` (default: every active user of ``driver``'s provider) in line with the
-    directory; the changes made (or, with ``dry_run``, that would be made)."""
+    """Bring ``users`` (default: every active user of ``driver``'s provider and of the providers
+    linked to its directory) in line with the directory; the changes made (or, with
+    ``dry_run``, that would be made)."""
+    linked = linked_providers(driver)
+    names = [driver.name, *linked]
     chosen = (
         list(users)
         if users is not None
-        else list(User.objects.filter(provider=driver.name, status=UserStatus.ACTIVE))
+        else list(User.objects.filter(provider__in=names, status=UserStatus.ACTIVE))
     )
     context = SessionContext(user_agent="sync_directory")
     changes: list[SyncChange] = []
     with transaction.atomic():
         for user in chosen:
-            if user.provider != driver.name or user.status != UserStatus.ACTIVE:
+            if user.provider not in names or user.status != UserStatus.ACTIVE:
                 continue
-            change = _sync_one(driver, user, context)
+            if user.provider in linked:
+                change = _sync_linked(driver, linked[user.provider], user, context)
+            else:
+                change = _sync_one(driver, user, context)
             if change is not None:
                 changes.append(change)
                 logger.info("directory sync: %s", change)
@@ -79,9 +102,28 @@ def sync_directory(
 
 
 def _sync_one(driver: LdapDriver, user: User, context: SessionContext) -> SyncChange | None:
-    dn = user.external_identifier or ""
+    return _outcome(driver.name, user, driver.reread(user, context), context)
+
+
+def _sync_linked(
+    driver: LdapDriver, via: RedirectDriver, user: User, context: SessionContext
+) -> SyncChange | None:
+    """A person of ``via`` (an OpenID portal, say), re-read in ``driver``'s directory."""
+    identity = driver.person(user.external_identifier or "")
+    found = None
+    if identity is not None:
+        identity = replace(identity, identifier=user.external_identifier or "")
+        found = user_for(via.name, via.options, identity, context)
+        found = User.objects.select_related("role").get(pk=found.pk)
+    return _outcome(via.name, user, found, context)
+
+
+def _outcome(
+    provider: str, user: User, found: User | None, context: SessionContext
+) -> SyncChange | None:
+    """What happened to ``user``: ``found`` again (maybe with another role), or gone."""
+    name = user.external_identifier or ""
     before = user.role.name if user.role_id and user.role else None
-    found = driver.reread(user, context)
     if found is None:
         user.status = UserStatus.SUSPENDED
         user.save(update_fields=["status"])
@@ -89,11 +131,11 @@ def _sync_one(driver: LdapDriver, user: User, context: SessionContext) -> SyncCh
             AuthEventKind.DIRECTORY_SYNC,
             "success",
             user=user,
-            provider=driver.name,
+            provider=provider,
             change="left",
         )
-        return SyncChange(driver.name, dn, "left")
+        return SyncChange(provider, name, "left")
     after = found.role.name if found.role_id and found.role else None
     if found.role_id != user.role_id:
-        return SyncChange(driver.name, dn, "role", before, after)
+        return SyncChange(provider, name, "role", before, after)
     return None

@@ -37,6 +37,7 @@ import ldap
 from django.core import checks
 from django_auth_ldap.backend import LDAPBackend, ldap_error
 from django_auth_ldap.config import LDAPSearch, LDAPSettings, MemberDNGroupType, PosixGroupType
+from ldap.filter import escape_filter_chars
 
 from accounts.models import Role, User
 from core.errors import InvalidCredentials, InvalidProviderConfig, ServiceUnavailable
@@ -303,6 +304,59 @@ class LdapDriver(AuthDriver):
         if found is None or found.pk != user.pk:
             return None  # gone, or the name now belongs to another entry
         return User.objects.select_related("role").get(pk=found.pk)
+
+    def person(self, name: str) -> Identity | None:
+        """The directory's entry whose ``USER_ATTRIBUTE`` is ``name`` — its profile and the
+        ``cn`` of its groups — for the people another provider signs in from this directory
+        (:mod:`signin.directory`); None when there is no such entry, or several."""
+        options = self.options
+        wanted = [options.mail_attribute, options.first_name_attribute, options.last_name_attribute]
+        try:
+            connection = self.connect()
+            try:
+                found = connection.search_s(
+                    options.user_dn,
+                    SCOPES[options.user_scope],
+                    f"({options.user_attribute}={escape_filter_chars(name)})",
+                    [*wanted, "uid"],
+                )
+                entries = [(dn, attrs) for dn, attrs in found if dn]
+                if len(entries) != 1:
+                    return None
+                dn, attrs = entries[0]
+                groups: list[str] = []
+                if options.group_dn:
+                    posix = options.group_attribute.lower() == "memberuid"
+                    member = (attrs.get("uid") or [b""])[0].decode() if posix else dn
+                    for group_dn, group in connection.search_s(
+                        options.group_dn,
+                        SCOPES[options.group_scope],
+                        f"({options.group_attribute}={escape_filter_chars(member)})",
+                        ["cn"],
+                    ):
+                        if group_dn:
+                            groups.extend(v.decode(errors="replace") for v in group.get("cn", []))
+            finally:
+                connection.unbind_s()
+        except ldap.NO_SUCH_OBJECT:
+            return None
+        except ldap.LDAPError as error:
+            raise self._unavailable(error) from None
+
+        def first(attribute: str) -> str | None:
+            values = attrs.get(attribute) or []
+            return values[0].decode(errors="replace").strip() or None if values else None
+
+        email = first(options.mail_attribute)
+        given, family = first(options.first_name_attribute), first(options.last_name_attribute)
+        return Identity(
+            identifier=name,
+            email=email,
+            email_verified=bool(email),
+            first_name=given[:50] if given else None,
+            last_name=family[:50] if family else None,
+            groups=tuple(groups[:MAX_GROUPS]),
+        )
 
     def read_entry(
         self, dn: str, attributes: list[str] | None = None

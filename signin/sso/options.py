@@ -58,6 +58,9 @@ class SsoOptions:
     login_timeout_s: int = 300
     timeout_s: float = DEFAULT_TIMEOUT_S
     proxy: str | None = None
+    #: The ``ldap`` provider whose directory holds this provider's people (the directory sync
+    #: re-reads them there).
+    directory: str | None = None
     plain_code_challenge: bool = False
     token_auth_method: TokenAuthMethod = "client_secret_basic"
     problems: tuple[str, ...] = ()
@@ -193,6 +196,7 @@ def sso_options(provider: ProviderConfig) -> SsoOptions:
         login_timeout_s=max(1, int(duration_s(read, "loginTimeout", "LOGIN_TIMEOUT", 300_000))),
         timeout_s=duration_s(read, "clientHttpTimeout", "CLIENT_HTTP_TIMEOUT", 10_000),
         proxy=urls["proxy"] or None,
+        directory=read.text("directory", "DIRECTORY") or None,
         plain_code_challenge=read.flag("plainCodeChallenge", "PLAIN_CODE_CHALLENGE"),
         token_auth_method=method,  # type: ignore[arg-type]
         problems=tuple(read.problems),

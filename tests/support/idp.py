@@ -12,11 +12,16 @@ An account is ``{"login", "password"}`` plus, optionally, ``sub`` (default: the 
 id_token and userinfo (``/me``) carry those of the scopes asked (``email``, ``profile``,
 ``groups``). Consent is given by the provider for every scope asked. :meth:`OidcIdp.restart`
 starts again on the same port with other accounts (the provider's sessions are forgotten, so
-the next sign-in shows the form again)."""
+the next sign-in shows the form again).
+
+As a portal in front of a directory (``directory={"url", "people", "groups", "bind_dn",
+"bind_password"}``) it checks passwords with the directory and reads the claims there at every
+sign-in; ``totp={login: base32 secret}`` adds its own second factor for those logins."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from html import unescape
 from pathlib import Path
 from typing import Any
@@ -42,14 +47,21 @@ class OidcIdp(NodePeer):
         keys: list[dict[str, Any]] | None = None,
         port: int | None = None,
         start_timeout: float = 20,
+        directory: dict[str, str] | None = None,
+        totp: dict[str, str] | None = None,
     ) -> None:
         super().__init__(tmp, port=port, start_timeout=start_timeout)
         self.accounts = accounts
         self.clients = clients
         self.keys = keys if keys is not None else [rsa_jwk("idp-1")]
+        self.directory = directory
+        self.totp = totp or {}
 
     def document(self) -> dict[str, Any]:
-        return {"keys": self.keys, "accounts": self.accounts, "clients": self.clients}
+        document = {"keys": self.keys, "accounts": self.accounts, "clients": self.clients}
+        if self.directory:
+            document["directory"] = self.directory
+        return {**document, "totp": self.totp}
 
     @property
     def authorize_endpoint(self) -> str:
@@ -78,11 +90,13 @@ def sign_in_at_idp(
     *,
     stop_at: str | None = None,
     max_hops: int = 20,
+    code: Callable[[], str] | None = None,
 ) -> requests.Response:
     """Follow ``start_url`` the way a browser does: redirects one by one, the IdP's login form
     filled in with ``login`` and ``password`` when it shows. Returns the last response: the
     first one that is not a redirect, or the redirect *to* a URL starting with ``stop_at``
-    (that response is returned unfollowed, so its ``Location`` can be checked)."""
+    (that response is returned unfollowed, so its ``Location`` can be checked). When the IdP
+    asks for its own second factor, ``code()`` is entered."""
     url, method, data = start_url, "GET", None
     form_seen = False
     for _ in range(max_hops):
@@ -95,6 +109,12 @@ def sign_in_at_idp(
             url, method, data = target, "GET", None
             continue
         action = FORM_ACTION.search(response.text) if response.status_code == 200 else None
+        if action and action.group(1).endswith("/code"):
+            if code is None or "Invalid code" in response.text:
+                raise IdpFormError(f"the IdP refused the code of {login!r}")
+            url = urljoin(url, unescape(action.group(1)))
+            method, data = "POST", {"code": code()}
+            continue
         if action and "/interaction/" in action.group(1):
             if form_seen and "Invalid login or password" in response.text:
                 raise IdpFormError(f"the IdP refused {login!r}")
