@@ -395,7 +395,7 @@ def test_the_admin_action_syncs_the_selected_users(
         )
         page = response.content.decode()
         assert "directus_editors → directus_admin" in page
-        assert "1 user(s) not of an ldap provider were left alone" in page
+        assert "1 user(s) not of a directory were left alone" in page
         grace.refresh_from_db()
         assert grace.role_id == roles["directus_admin"].pk
     finally:

@@ -30,7 +30,7 @@ from accounts.models import (
 from accounts.passwords import password_problems
 from core.errors import DirectusError
 from items.registry import all_collections
-from signin.directory import directory_providers, sync_directory
+from signin.directory import directory_providers, linked_providers, sync_directory
 from signin.refresh import logout_everywhere
 from tokens.keys import generate_user_token, set_user_token
 from tokens.sessions import SessionContext
@@ -302,20 +302,23 @@ class UserAdmin(DjangoUserAdmin):
     def sync_from_directory(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         drivers = directory_providers()
         changes: list[str] = []
+        synced: set[str] = set()
         for name, driver in drivers.items():
-            chosen = [user for user in queryset if user.provider == name]
+            names = {name, *linked_providers(driver)}
+            synced |= names
+            chosen = [user for user in queryset if user.provider in names]
             if not chosen:
                 continue
             try:
                 changes += [str(change) for change in sync_directory(driver, chosen)]
             except DirectusError as error:
                 self.message_user(request, f"{name}: {error.message}", messages.ERROR)
-        skipped = sum(1 for user in queryset if user.provider not in drivers)
+        skipped = sum(1 for user in queryset if user.provider not in synced)
         for change in changes:
             self.message_user(request, change, messages.INFO)
         summary = f"Directory sync: {len(changes)} change(s)."
         if skipped:
-            summary += f" {skipped} user(s) not of an ldap provider were left alone."
+            summary += f" {skipped} user(s) not of a directory were left alone."
         self.message_user(request, summary, messages.SUCCESS)
 
 
