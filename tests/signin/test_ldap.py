@@ -450,3 +450,29 @@ def test_the_login_page_says_when_the_directory_is_down(
                                          "password": ADA_PASSWORD})  # fmt: skip
     assert down.status_code == 503
     assert "not answering" in down.content.decode()
+
+
+def test_a_directory_link_must_name_an_ldap_provider(settings: Any, directory: Slapd) -> None:
+    from signin.checks import check_providers
+
+    portal = {
+        "AUTH_PORTAL_DRIVER": "openid",
+        "AUTH_PORTAL_CLIENT_ID": "directus",
+        "AUTH_PORTAL_ISSUER_URL": "https://portal.example.test",
+    }
+    linked = {**portal, "AUTH_PORTAL_DIRECTORY": "dir"}
+    environ = {"AUTH_PROVIDERS": "portal", **linked, "AUTH_PORTAL_DIRECTORY": "nowhere"}
+    settings.DIRECTUS = replace(settings.DIRECTUS, auth=load_auth(EnvReader(environ)))
+    assert "signin.E012" in [m.id for m in check_providers()]
+    environ = {
+        "AUTH_PROVIDERS": "portal,dir",
+        **linked,
+        "AUTH_DIR_DRIVER": "ldap",
+        "AUTH_DIR_CLIENT_URL": directory.url,
+        "AUTH_DIR_BIND_DN": READER_DN,
+        "AUTH_DIR_BIND_PASSWORD": READER_PASSWORD,
+        "AUTH_DIR_USER_DN": PEOPLE,
+    }
+    settings.DIRECTUS = replace(settings.DIRECTUS, auth=load_auth(EnvReader(environ)))
+    assert "signin.E012" not in [m.id for m in check_providers()]
+    forget()

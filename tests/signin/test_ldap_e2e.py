@@ -12,12 +12,12 @@ import httpx
 import pytest
 
 from tests.realtime.support import realtime_env, shell
+from tests.signin.conftest import MAE_PASSWORD
 from tests.support.server import Server, manage, postgres_database
 from tests.support.slapd import GROUPS, PEOPLE, READER_DN, READER_PASSWORD, Slapd
 
 pytestmark = pytest.mark.server
 
-PASSWORD = "directory-password-42"
 ROLES = """
 from accounts.models import Role
 for name in ("directus_admin", "directus_editors", "directus_users"):
@@ -26,21 +26,13 @@ for name in ("directus_admin", "directus_editors", "directus_users"):
 
 
 @pytest.fixture(scope="module")
-def directory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Slapd]:
-    with Slapd(tmp_path_factory.mktemp("ldap")) as running:
-        running.add_person("mae", PASSWORD, mail="mae@example.test", given_name="Mae",
-                           surname="Jemison", groups=["directus_users"])  # fmt: skip
-        yield running
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, directory: Slapd) -> Iterator[Server]:
+def server(tmp_path_factory: pytest.TempPathFactory, mae_directory: Slapd) -> Iterator[Server]:
     env = realtime_env(
         tmp_path_factory.mktemp("server"),
         AUTH_PROVIDERS="company",
         AUTH_COMPANY_DRIVER="ldap",
-        AUTH_COMPANY_CLIENT_URL=directory.ldaps_url,
-        AUTH_COMPANY_TLS_CA_FILE=str(directory.ca_file),
+        AUTH_COMPANY_CLIENT_URL=mae_directory.ldaps_url,
+        AUTH_COMPANY_TLS_CA_FILE=str(mae_directory.ca_file),
         AUTH_COMPANY_BIND_DN=READER_DN,
         AUTH_COMPANY_BIND_PASSWORD=READER_PASSWORD,
         AUTH_COMPANY_USER_DN=PEOPLE,
@@ -70,16 +62,16 @@ print(u.provider, u.status, u.role.name if u.role else "-")
     return out.strip().splitlines()[-1].split()
 
 
-def test_sign_in_sync_and_leaving(server: Server, directory: Slapd) -> None:
+def test_sign_in_sync_and_leaving(server: Server, mae_directory: Slapd) -> None:
     login = httpx.post(
-        f"{server.url}/auth/login/company", json={"identifier": "mae", "password": PASSWORD}
+        f"{server.url}/auth/login/company", json={"identifier": "mae", "password": MAE_PASSWORD}
     )
     assert login.status_code == 200, login.text
     assert role_of(server, "mae@example.test") == ["company", "active", "directus_users"]
     tokens = login.json()["data"]
 
-    directory.leave("mae", "directus_users")
-    directory.join("mae", "directus_editors")
+    mae_directory.leave("mae", "directus_users")
+    mae_directory.join("mae", "directus_editors")
     sync = manage(server.env, "sync_directory")
     assert sync.returncode == 0, sync.stderr
     assert "role directus_users → directus_editors" in sync.stdout
@@ -91,9 +83,9 @@ def test_sign_in_sync_and_leaving(server: Server, directory: Slapd) -> None:
     assert refresh.status_code == 401
 
     again = httpx.post(
-        f"{server.url}/auth/login/company", json={"identifier": "mae", "password": PASSWORD}
+        f"{server.url}/auth/login/company", json={"identifier": "mae", "password": MAE_PASSWORD}
     ).json()["data"]
-    directory.delete(f"uid=mae,{PEOPLE}")
+    mae_directory.delete(f"uid=mae,{PEOPLE}")
     sync = manage(server.env, "sync_directory")
     assert "left the directory, suspended" in sync.stdout
     assert role_of(server, "mae@example.test")[1] == "suspended"
@@ -101,5 +93,5 @@ def test_sign_in_sync_and_leaving(server: Server, directory: Slapd) -> None:
         f"{server.url}/auth/refresh", json={"refresh_token": again["refresh_token"]}
     )
     assert refresh.status_code == 401
-    for secret in (PASSWORD, READER_PASSWORD, tokens["refresh_token"], again["access_token"]):
+    for secret in (MAE_PASSWORD, READER_PASSWORD, tokens["refresh_token"], again["access_token"]):
         assert secret not in server.log()

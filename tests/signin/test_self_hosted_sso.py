@@ -16,13 +16,13 @@ import pyotp
 import pytest
 
 from tests.realtime.support import realtime_env, shell
+from tests.signin.conftest import MAE_PASSWORD
 from tests.support.idp import IdpFormError, OidcIdp, browser_session, sign_in_at_idp
 from tests.support.server import Server, free_port, manage, postgres_database
 from tests.support.slapd import GROUPS, PEOPLE, READER_DN, READER_PASSWORD, Slapd
 
 pytestmark = pytest.mark.server
 
-PASSWORD = "directory-password-42"
 TOTP_SECRET = pyotp.random_base32()
 PORTAL_SECRET = "portal-client-secret-0123456789"
 ROLES = {
@@ -36,21 +36,13 @@ SETUP = "from accounts.models import Role\n" + "".join(
 
 
 @pytest.fixture(scope="module")
-def directory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Slapd]:
-    with Slapd(tmp_path_factory.mktemp("ldap")) as running:
-        running.add_person("mae", PASSWORD, mail="mae@example.test", given_name="Mae",
-                           surname="Jemison", groups=["directus_users"])  # fmt: skip
-        yield running
-
-
-@pytest.fixture(scope="module")
 def port() -> int:
     return free_port()
 
 
 @pytest.fixture(scope="module")
 def portal(
-    tmp_path_factory: pytest.TempPathFactory, directory: Slapd, port: int
+    tmp_path_factory: pytest.TempPathFactory, mae_directory: Slapd, port: int
 ) -> Iterator[OidcIdp]:
     with OidcIdp(
         tmp_path_factory.mktemp("portal"),
@@ -63,7 +55,7 @@ def portal(
             }
         ],
         directory={
-            "url": directory.url,
+            "url": mae_directory.url,
             "people": PEOPLE,
             "groups": GROUPS,
             "bind_dn": READER_DN,
@@ -76,7 +68,7 @@ def portal(
 
 @pytest.fixture(scope="module")
 def server(
-    tmp_path_factory: pytest.TempPathFactory, directory: Slapd, portal: OidcIdp, port: int
+    tmp_path_factory: pytest.TempPathFactory, mae_directory: Slapd, portal: OidcIdp, port: int
 ) -> Iterator[Server]:
     env = realtime_env(
         tmp_path_factory.mktemp("server"),
@@ -94,8 +86,8 @@ def server(
         AUTH_PORTAL_DIRECTORY="company",
         AUTH_PORTAL_LABEL="Company portal",
         AUTH_COMPANY_DRIVER="ldap",
-        AUTH_COMPANY_CLIENT_URL=directory.ldaps_url,
-        AUTH_COMPANY_TLS_CA_FILE=str(directory.ca_file),
+        AUTH_COMPANY_CLIENT_URL=mae_directory.ldaps_url,
+        AUTH_COMPANY_TLS_CA_FILE=str(mae_directory.ca_file),
         AUTH_COMPANY_BIND_DN=READER_DN,
         AUTH_COMPANY_BIND_PASSWORD=READER_PASSWORD,
         AUTH_COMPANY_USER_DN=PEOPLE,
@@ -129,24 +121,24 @@ def refresh_works(server: Server, session: object) -> bool:
     ).is_success
 
 
-def test_the_walk(server: Server, directory: Slapd, portal: OidcIdp) -> None:
+def test_the_walk(server: Server, mae_directory: Slapd, portal: OidcIdp) -> None:
     # 1. Mae signs in through the portal: directory password, then the portal's own code.
     start = f"{server.url}/auth/login/portal"
     with pytest.raises(IdpFormError, match="code"):
-        sign_in_at_idp(browser_session(), start, "mae", PASSWORD, code=lambda: "000000")
+        sign_in_at_idp(browser_session(), start, "mae", MAE_PASSWORD, code=lambda: "000000")
     with pytest.raises(IdpFormError, match="refused 'mae'"):
         sign_in_at_idp(browser_session(), start, "mae", "not-her-password")
     session = browser_session()
     totp = pyotp.TOTP(TOTP_SECRET)
-    final = sign_in_at_idp(session, start, "mae", PASSWORD, code=totp.now)
+    final = sign_in_at_idp(session, start, "mae", MAE_PASSWORD, code=totp.now)
     assert final.url == f"{server.url}/account", final.text
     assert person(server) == ["portal", "mae", "active", "directus_users"]
     assert refresh_works(server, session)
 
     # 2. An admin moves her to the editors in the directory; the sync (cron) follows, and
     #    ends the session that carried the old role.
-    directory.leave("mae", "directus_users")
-    directory.join("mae", "directus_editors")
+    mae_directory.leave("mae", "directus_users")
+    mae_directory.join("mae", "directus_editors")
     sync = manage(server.env, "sync_directory")
     assert sync.returncode == 0, sync.stderr
     assert "portal: mae: role directus_users → directus_editors" in sync.stdout
@@ -155,14 +147,14 @@ def test_the_walk(server: Server, directory: Slapd, portal: OidcIdp) -> None:
 
     # 3. Her next sign-in through the portal keeps the role the directory gives.
     session = browser_session()
-    sign_in_at_idp(session, start, "mae", PASSWORD, code=totp.now)
+    sign_in_at_idp(session, start, "mae", MAE_PASSWORD, code=totp.now)
     assert person(server)[3] == "directus_editors"
 
     # 4. She leaves: the sync suspends her, and the server refuses her session at once.
-    directory.delete(f"uid=mae,{PEOPLE}")
+    mae_directory.delete(f"uid=mae,{PEOPLE}")
     sync = manage(server.env, "sync_directory")
     assert "portal: mae: left the directory, suspended" in sync.stdout
     assert person(server)[2] == "suspended"
     assert not refresh_works(server, session)
-    for secret in (PASSWORD, READER_PASSWORD, PORTAL_SECRET, TOTP_SECRET):
+    for secret in (MAE_PASSWORD, READER_PASSWORD, PORTAL_SECRET, TOTP_SECRET):
         assert secret not in server.log()

@@ -1,0 +1,21 @@
+"""Fixtures of the directory tests that run a server process."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.slapd import Slapd
+
+#: Mae's directory password (she is in ``directus_users``).
+MAE_PASSWORD = "directory-password-42"
+
+
+@pytest.fixture(scope="module")
+def mae_directory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Slapd]:
+    """A real slapd with one person, ``mae``, in the group ``directus_users``."""
+    with Slapd(tmp_path_factory.mktemp("ldap")) as running:
+        running.add_person("mae", MAE_PASSWORD, mail="mae@example.test", given_name="Mae",
+                           surname="Jemison", groups=["directus_users"])  # fmt: skip
+        yield running
