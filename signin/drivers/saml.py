@@ -63,6 +63,7 @@ REPLAY_WINDOW = timedelta(hours=1)
 
 #: Which refusal a toolkit message is (first match wins), for the auth log.
 _REASONS = (
+    ("notencrypted", "saml_not_encrypted"),
     ("audience", "saml_audience"),
     ("expired", "saml_expired"),
     ("notonorafter", "saml_expired"),
@@ -186,6 +187,15 @@ class SamlDriver(RedirectDriver):
                 "allowSingleLabelDomains": True,  # a PUBLIC_URL such as http://sso-gateway
             },
         }
+        if self.saml.signs:
+            config["sp"]["x509cert"] = self.saml.sp_cert
+            config["sp"]["privateKey"] = self.saml.sp_private_key
+            config["security"].update(
+                authnRequestsSigned=True,
+                logoutRequestSigned=True,
+                logoutResponseSigned=True,
+                wantAssertionsEncrypted=self.saml.want_assertions_encrypted,
+            )
         if not sp_only:
             config["idp"] = self.idp()
         return config

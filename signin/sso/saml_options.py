@@ -7,6 +7,11 @@ Directus's ``AUTH_<NAME>_IDP_metadata``; ``IDP_METADATA_FILE`` by the ``_FILE`` 
 the ``entityID`` of a Directus-style ``SP_metadata``, else its metadata URL
 (``<PUBLIC_URL>/auth/login/<name>/metadata``); its metadata is generated from the configuration.
 
+With ``SP_PRIVATE_KEY`` and ``SP_CERT`` (PEM; usually ``SP_PRIVATE_KEY_FILE`` and
+``SP_CERT_FILE`` by the ``_FILE`` rule) this service provider signs its AuthnRequests and logout
+messages, publishes the certificate in its metadata, and can read encrypted assertions;
+``WANT_ASSERTIONS_ENCRYPTED`` then refuses any assertion that is not.
+
 The assertion's attributes name the person: ``IDENTIFIER_KEY`` (default the ``nameidentifier``
 claim URI; the NameID when the attribute is missing), ``EMAIL_KEY`` (``emailaddress``),
 ``GIVEN_NAME_KEY`` (``givenname``), ``FAMILY_NAME_KEY`` (``surname``) and ``GROUP_ATTRIBUTE``
@@ -54,7 +59,14 @@ class SamlOptions:
     family_name_key: str = FAMILY_NAME_CLAIM
     group_attribute: str = GROUP_CLAIM
     allow_idp_initiated: bool = False
+    sp_private_key: str | None = field(default=None, repr=False)
+    sp_cert: str | None = None
+    want_assertions_encrypted: bool = False
     problems: tuple[str, ...] = ()
+
+    @property
+    def signs(self) -> bool:
+        return bool(self.sp_private_key and self.sp_cert)
 
 
 def saml_options(provider: ProviderConfig, sso: SsoOptions) -> tuple[SamlOptions, SsoOptions]:
@@ -87,7 +99,7 @@ def saml_options(provider: ProviderConfig, sso: SsoOptions) -> tuple[SamlOptions
         family_name_key=read.text("familyNameKey", "FAMILY_NAME_KEY", FAMILY_NAME_CLAIM),
         group_attribute=read.text("groupAttribute", "GROUP_ATTRIBUTE", GROUP_CLAIM),
         allow_idp_initiated=read.flag("allowIdpInitiated", "ALLOW_IDP_INITIATED"),
-        problems=tuple(read.problems),
+        **_sp_keys(read),
     )
     return options, replace(sso, problems=sso.problems + options.problems)
 
@@ -114,6 +126,32 @@ def parse_idp_metadata(document: bytes) -> dict[str, Any]:
     if not certificates:
         raise MetadataError("the metadata has no signing certificate.")
     return idp
+
+
+def _sp_keys(read: OptionReader) -> dict[str, Any]:
+    """This SP's key pair and what follows from it (and every problem found so far)."""
+    key = read.text("spPrivateKey", "SP_PRIVATE_KEY")
+    cert = read.text("spCert", "SP_CERT")
+    if key and "PRIVATE KEY-----" not in key:
+        read.problems.append(f"{read.var('SP_PRIVATE_KEY')} (or _FILE) must hold a PEM key.")
+        key = ""
+    if cert and "-----BEGIN CERTIFICATE-----" not in cert:
+        read.problems.append(f"{read.var('SP_CERT')} (or _FILE) must hold a PEM certificate.")
+        cert = ""
+    if bool(key) != bool(cert):
+        read.problems.append(f"{read.var('SP_PRIVATE_KEY')} and {read.var('SP_CERT')} go together.")
+    encrypted = read.flag("wantAssertionsEncrypted", "WANT_ASSERTIONS_ENCRYPTED")
+    if encrypted and not (key and cert):
+        read.problems.append(
+            f"{read.var('WANT_ASSERTIONS_ENCRYPTED')} needs {read.var('SP_PRIVATE_KEY')} and "
+            f"{read.var('SP_CERT')}."
+        )
+    return {
+        "sp_private_key": key or None,
+        "sp_cert": cert or None,
+        "want_assertions_encrypted": encrypted,
+        "problems": tuple(read.problems),
+    }
 
 
 def _entity_id(read: OptionReader) -> str | None:

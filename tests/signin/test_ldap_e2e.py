@@ -12,9 +12,9 @@ import httpx
 import pytest
 
 from tests.realtime.support import realtime_env, shell
-from tests.signin.conftest import MAE_PASSWORD
+from tests.signin.conftest import MAE_PASSWORD, company_over_ldaps
 from tests.support.server import Server, manage, postgres_database
-from tests.support.slapd import GROUPS, PEOPLE, READER_DN, READER_PASSWORD, Slapd
+from tests.support.slapd import PEOPLE, READER_PASSWORD, Slapd
 
 pytestmark = pytest.mark.server
 
@@ -30,14 +30,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, mae_directory: Slapd) -> It
     env = realtime_env(
         tmp_path_factory.mktemp("server"),
         AUTH_PROVIDERS="company",
-        AUTH_COMPANY_DRIVER="ldap",
-        AUTH_COMPANY_CLIENT_URL=mae_directory.ldaps_url,
-        AUTH_COMPANY_TLS_CA_FILE=str(mae_directory.ca_file),
-        AUTH_COMPANY_BIND_DN=READER_DN,
-        AUTH_COMPANY_BIND_PASSWORD=READER_PASSWORD,
-        AUTH_COMPANY_USER_DN=PEOPLE,
-        AUTH_COMPANY_USER_ATTRIBUTE="uid",
-        AUTH_COMPANY_GROUP_DN=GROUPS,
+        **company_over_ldaps(mae_directory),
         LOG_LEVEL="debug",
     )
     with postgres_database(env) as prepared:

@@ -26,7 +26,7 @@ from core.config.auth import load_auth
 from signin.drivers import forget
 from signin.drivers.saml import forget as forget_metadata
 from signin.models import UsedAssertion
-from tests.support.saml_idp import Person, SamlIdp, Sent, read_form
+from tests.support.saml_idp import Person, SamlIdp, Sent, key_pair, read_form
 from tokens.models import RefreshSession
 
 pytestmark = pytest.mark.django_db
@@ -334,3 +334,43 @@ def test_the_idp_signs_the_person_out_everywhere(corp: SamlIdp) -> None:
     assert answer["Location"].startswith(f"{corp.issuer}/slo?SAMLResponse=")
     assert not RefreshSession.objects.filter(revoked_at__isnull=True).exists()
     assert RefreshSession.objects.count() == 2
+
+
+def test_a_service_provider_key_signs_requests_and_reads_encrypted_assertions(
+    settings: Any, idp: SamlIdp, tmp_path: Path
+) -> None:
+    Role.objects.create(id=EDITORS, name="Editors")
+    (tmp_path / "sp").mkdir()
+    key, cert = key_pair(tmp_path / "sp")
+    configure(
+        settings,
+        idp,
+        SP_PRIVATE_KEY=key.read_text(),
+        SP_CERT=cert.read_text(),
+        WANT_ASSERTIONS_ENCRYPTED="true",
+    )
+    metadata = Client().get("/auth/login/corp/metadata").content.decode()
+    assert 'AuthnRequestsSigned="true"' in metadata
+    assert "X509Certificate" in metadata
+    assert "PRIVATE KEY" not in metadata
+    client = Client()
+    idp.answer.encrypt = True
+    sent = at_idp(client, idp)
+    assert idp.request_signatures == [True]
+    assert "EncryptedAssertion" in base64.b64decode(sent.SAMLResponse).decode()
+    assert post_answer(client, sent)["Location"] == "/account"
+    assert User.objects.filter(email="ada@corp.test").exists()
+    # An assertion in clear is refused once encryption is wanted.
+    other = Client()
+    assert reason(post_answer(other, at_idp(other, idp))) == "INVALID_CREDENTIALS"
+    assert failure("saml_not_encrypted")
+
+
+def test_a_half_key_pair_is_a_system_check(settings: Any, idp: SamlIdp, tmp_path: Path) -> None:
+    from signin.checks import check_providers
+
+    key, _cert = key_pair(tmp_path)
+    configure(settings, idp, SP_PRIVATE_KEY=key.read_text())
+    assert any("go together" in m.msg for m in check_providers())
+    configure(settings, idp, WANT_ASSERTIONS_ENCRYPTED="true")
+    assert any("WANT_ASSERTIONS_ENCRYPTED" in m.msg for m in check_providers())

@@ -16,7 +16,7 @@ import pyotp
 import pytest
 
 from tests.realtime.support import realtime_env, shell
-from tests.signin.conftest import MAE_PASSWORD
+from tests.signin.conftest import MAE_PASSWORD, company_over_ldaps
 from tests.support.idp import IdpFormError, OidcIdp, browser_session, sign_in_at_idp
 from tests.support.server import Server, free_port, manage, postgres_database
 from tests.support.slapd import GROUPS, PEOPLE, READER_DN, READER_PASSWORD, Slapd
@@ -85,14 +85,7 @@ def server(
         AUTH_PORTAL_ROLE_MAPPING="json:" + json.dumps({k: str(v) for k, v in ROLES.items()}),
         AUTH_PORTAL_DIRECTORY="company",
         AUTH_PORTAL_LABEL="Company portal",
-        AUTH_COMPANY_DRIVER="ldap",
-        AUTH_COMPANY_CLIENT_URL=mae_directory.ldaps_url,
-        AUTH_COMPANY_TLS_CA_FILE=str(mae_directory.ca_file),
-        AUTH_COMPANY_BIND_DN=READER_DN,
-        AUTH_COMPANY_BIND_PASSWORD=READER_PASSWORD,
-        AUTH_COMPANY_USER_DN=PEOPLE,
-        AUTH_COMPANY_USER_ATTRIBUTE="uid",
-        AUTH_COMPANY_GROUP_DN=GROUPS,
+        **company_over_ldaps(mae_directory),
     )
     with postgres_database(env) as prepared:
         assert manage(prepared, "bootstrap").returncode == 0

@@ -16,6 +16,7 @@ the service provider from its metadata (:meth:`SamlIdp.trust`), as a real IdP mu
 
 from __future__ import annotations
 
+import base64
 import datetime
 import html
 import re
@@ -25,11 +26,12 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 from saml2.config import IdPConfig
@@ -61,6 +63,7 @@ class Answer:
     lifetime_minutes: int = 15
     audience: str | None = None
     in_response_to: str | None = None
+    encrypt: bool = False
 
 
 @dataclass
@@ -94,9 +97,12 @@ class SamlIdp(InThreadServer):
         self.answer = Answer()
         self.sp_metadata: list[str] = []
         self.logouts: list[str] = []
+        #: For each AuthnRequest received: whether it carried a signature that verifies with the
+        #: certificate of the service provider's metadata (None: it carried none).
+        self.request_signatures: list[bool | None] = []
         self._pending: dict[str, _Pending] = {}
         self._lock = threading.Lock()
-        self.key_file, self.cert_file = _key_pair(tmp)
+        self.key_file, self.cert_file = key_pair(tmp)
         (tmp / "attributemaps").mkdir(exist_ok=True)
         (tmp / "attributemaps" / "__init__.py").write_text("")
         (tmp / "attributemaps" / "passthrough.py").write_text(PASSTHROUGH_MAP)
@@ -182,6 +188,11 @@ class SamlIdp(InThreadServer):
             sign_response=False,
             sign_alg=algorithms[0],
             digest_alg=algorithms[1],
+            encrypt_assertion=answer.encrypt,
+            # pysaml2's "self-contained" rewrite of an encrypted assertion's namespaces comes
+            # after signing and breaks the signature; the plain form is what IdPs send.
+            encrypt_assertion_self_contained=False,
+            encrypt_cert_assertion=_sp_cert(self.sp_metadata) if answer.encrypt else None,
         )
         info = server.apply_binding(
             BINDING_HTTP_POST, str(response), acs, relay_state, response=True
@@ -203,8 +214,9 @@ class SamlIdp(InThreadServer):
             relay_state=relay_state,
         )
 
-    def begin(self, query: dict[str, str]) -> str:
+    def begin(self, query: dict[str, str], raw_query: str = "") -> str:
         """Parse the AuthnRequest of an ``/sso`` query; the ticket of its login form."""
+        self.request_signatures.append(_redirect_signature(raw_query, self.sp_metadata))
         parsed = self.server().parse_authn_request(query["SAMLRequest"], BINDING_HTTP_REDIRECT)
         request = parsed.message
         ticket = secrets.token_urlsafe(16)
@@ -280,6 +292,33 @@ class SamlIdp(InThreadServer):
         return str(dict(info["headers"])["Location"])
 
 
+def _sp_cert(metadata: list[str]) -> str:
+    found = re.search(r"<ds:X509Certificate>([^<]+)</ds:X509Certificate>", metadata[0])
+    assert found is not None, "the SP metadata has no certificate"
+    return "".join(found.group(1).split())
+
+
+def _redirect_signature(raw_query: str, metadata: list[str]) -> bool | None:
+    """Whether an HTTP-Redirect message's ``Signature`` verifies (over the query as sent)."""
+    parts = dict(part.split("=", 1) for part in raw_query.split("&") if "=" in part)
+    if "Signature" not in parts:
+        return None
+    signed = "&".join(
+        f"{name}={parts[name]}" for name in ("SAMLRequest", "RelayState", "SigAlg") if name in parts
+    )
+    cert = x509.load_der_x509_certificate(base64.b64decode(_sp_cert(metadata)))
+    try:
+        cert.public_key().verify(  # type: ignore[union-attr, call-arg]
+            base64.b64decode(unquote(parts["Signature"])),
+            signed.encode(),
+            padding.PKCS1v15(),  # type: ignore[arg-type]
+            hashes.SHA256(),  # type: ignore[arg-type]
+        )
+    except InvalidSignature:
+        return False
+    return True
+
+
 def _slo_of(metadata: list[str]) -> str:
     found = re.search(r'SingleLogoutService[^>]+Location="([^"]+)"', metadata[0])
     assert found is not None
@@ -317,7 +356,7 @@ def _handler(idp: SamlIdp) -> type[BaseHTTPRequestHandler]:
                         200, idp.metadata(), {"Content-Type": "application/samlmetadata+xml"}
                     )
                 elif parts.path == "/sso":
-                    ticket = idp.begin(query)
+                    ticket = idp.begin(query, parts.query)
                     self._send(200, _login_form(ticket))
                 elif parts.path == "/slo":
                     self._send(302, "", {"Location": idp.log_out(query)})
@@ -354,7 +393,8 @@ def _login_form(ticket: str, error: str = "") -> str:
     )
 
 
-def _key_pair(tmp: Path) -> tuple[Path, Path]:
+def key_pair(tmp: Path) -> tuple[Path, Path]:
+    """A new RSA key and its self-signed certificate, as PEM files in ``tmp``."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test SAML IdP")])
     now = datetime.datetime.now(datetime.UTC)
