@@ -16,8 +16,6 @@ must be about the same ``sub``.
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +30,7 @@ from core.config.issuers import TrustedIssuer
 from core.errors import InvalidCredentials, InvalidToken, ServiceUnavailable
 from core.outbound import OutboundError, fetch_json, proxies_for
 from signin.drivers.redirect import RedirectDriver
+from signin.sso.remembered import RecentFailure, Remembered
 from signin.sso.state import Flow
 from tokens.external import jwks
 
@@ -53,14 +52,12 @@ class Discovered:
     algorithms: tuple[str, ...]
 
 
-_discovered: dict[tuple[str, str], tuple[float, Discovered | None]] = {}
-_lock = threading.Lock()
+_discovered: Remembered[Discovered] = Remembered()
 
 
 def forget() -> None:
     """Drop every discovered provider (tests)."""
-    with _lock:
-        _discovered.clear()
+    _discovered.forget()
 
 
 class OpenIdDriver(RedirectDriver):
@@ -70,8 +67,7 @@ class OpenIdDriver(RedirectDriver):
     def available(self) -> bool:
         if self.options.problems:
             return False
-        known = _discovered.get(self._key)
-        return known is None or known[1] is not None or _retry_due(known[0])
+        return _discovered.available(self._key, retry_after=RETRY_AFTER_FAILURE)
 
     @property
     def _key(self) -> tuple[str, str]:
@@ -79,21 +75,18 @@ class OpenIdDriver(RedirectDriver):
 
     def discovered(self) -> Discovered:
         """The provider's endpoints, discovered once per process (retried after a failure)."""
-        known = _discovered.get(self._key)
-        if known is not None and (known[1] is not None or not _retry_due(known[0])):
-            if known[1] is None:
-                raise _unavailable("The identity provider could not be discovered.")
-            return known[1]
         try:
-            found = self._discover()
+            return _discovered.get(
+                self._key,
+                self._discover,
+                retry_after=RETRY_AFTER_FAILURE,
+                failures=(OutboundError,),
+            )
+        except RecentFailure:
+            raise _unavailable("The identity provider could not be discovered.") from None
         except OutboundError as exc:
             logger.warning("Discovery of SSO provider %r failed: %s", self.name, exc)
-            with _lock:
-                _discovered[self._key] = (time.monotonic(), None)
             raise _unavailable("The identity provider could not be discovered.") from None
-        with _lock:
-            _discovered[self._key] = (time.monotonic(), found)
-        return found
 
     def _discover(self) -> Discovered:
         url = self.options.issuer_url
@@ -235,10 +228,6 @@ class _Backend(OIDCAuthenticationBackend):
         if len(audiences) > 1 and claims.get("azp") != self.OIDC_RP_CLIENT_ID:
             raise SuspiciousOperation("id_token azp is not this client")
         return claims
-
-
-def _retry_due(failed_at: float) -> bool:
-    return time.monotonic() - failed_at >= RETRY_AFTER_FAILURE
 
 
 def _unavailable(reason: str) -> ServiceUnavailable:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import threading
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -44,6 +43,7 @@ from core.errors import InvalidCredentials, ServiceUnavailable
 from core.outbound import OutboundError, fetch_bytes
 from signin.drivers.redirect import RedirectDriver
 from signin.models import UsedAssertion
+from signin.sso.remembered import RecentFailure, Remembered
 from signin.sso.saml_options import (
     MAX_METADATA_BYTES,
     MetadataError,
@@ -57,7 +57,6 @@ from tokens.sessions import SessionContext
 logger = logging.getLogger("signin.sso")
 
 RETRY_AFTER_FAILURE = 10.0
-MAX_RESPONSE_CHARS = 256 * 1024
 #: How long a used assertion is remembered when it names no end of validity.
 REPLAY_WINDOW = timedelta(hours=1)
 
@@ -78,14 +77,12 @@ _REASONS = (
     ("status", "saml_status"),
 )
 
-_metadata: dict[tuple[str, str], tuple[float, dict[str, Any] | None]] = {}
-_lock = threading.Lock()
+_metadata: Remembered[dict[str, Any]] = Remembered()
 
 
 def forget() -> None:
     """Drop every fetched identity-provider metadata (tests)."""
-    with _lock:
-        _metadata.clear()
+    _metadata.forget()
 
 
 class SamlRefused(InvalidCredentials):
@@ -114,8 +111,7 @@ class SamlDriver(RedirectDriver):
     def available(self) -> bool:
         if self.options.problems:
             return False
-        known = _metadata.get(self._key)
-        return known is None or known[1] is not None or _due(known[0], RETRY_AFTER_FAILURE)
+        return _metadata.available(self._key, retry_after=RETRY_AFTER_FAILURE)
 
     def idp(self) -> dict[str, Any]:
         """The identity provider's settings: as configured, or from its metadata URL (fetched
@@ -123,30 +119,29 @@ class SamlDriver(RedirectDriver):
         :data:`RETRY_AFTER_FAILURE` seconds)."""
         if self.saml.idp is not None:
             return self.saml.idp
-        known = _metadata.get(self._key)
-        if known is not None:
-            fetched, idp = known
-            if idp is not None and not _due(fetched, self.saml.idp_metadata_ttl_s):
-                return idp
-            if idp is None and not _due(fetched, RETRY_AFTER_FAILURE):
-                raise _unavailable()
         try:
-            document = fetch_bytes(
-                self.saml.idp_metadata_url,
-                timeout=self.options.timeout_s,
-                max_bytes=MAX_METADATA_BYTES,
-                headers={"Accept": "application/samlmetadata+xml, application/xml, text/xml"},
-                proxy=self.options.proxy,
+            return _metadata.get(
+                self._key,
+                self._fetch_idp,
+                retry_after=RETRY_AFTER_FAILURE,
+                failures=(OutboundError, MetadataError),
+                ttl=self.saml.idp_metadata_ttl_s,
             )
-            idp = parse_idp_metadata(document)
+        except RecentFailure:
+            raise _unavailable() from None
         except (OutboundError, MetadataError) as exc:
             logger.warning("The SAML metadata of provider %r is unusable: %s", self.name, exc)
-            with _lock:
-                _metadata[self._key] = (time.monotonic(), None)
             raise _unavailable() from None
-        with _lock:
-            _metadata[self._key] = (time.monotonic(), idp)
-        return idp
+
+    def _fetch_idp(self) -> dict[str, Any]:
+        document = fetch_bytes(
+            self.saml.idp_metadata_url,
+            timeout=self.options.timeout_s,
+            max_bytes=MAX_METADATA_BYTES,
+            headers={"Accept": "application/samlmetadata+xml, application/xml, text/xml"},
+            proxy=self.options.proxy,
+        )
+        return parse_idp_metadata(document)
 
     def prepare(self) -> None:
         self.idp()
@@ -276,8 +271,6 @@ class SamlDriver(RedirectDriver):
 
     def _accepted(self, flow: Flow, response: str) -> OneLogin_Saml2_Auth:
         """The toolkit that validated ``response`` for ``flow``; :class:`SamlRefused` if not."""
-        if len(response) > MAX_RESPONSE_CHARS:
-            raise SamlRefused("saml_too_large")
         auth = self.toolkit(flow.callback, flow.callback, post={"SAMLResponse": response})
         try:
             auth.process_response(request_id=flow.request_id)
@@ -299,7 +292,8 @@ class SamlDriver(RedirectDriver):
         now = timezone.now()
         until = auth.get_last_assertion_not_on_or_after()
         expires = datetime.fromtimestamp(until, UTC) if until else now + REPLAY_WINDOW
-        identity = f"{self.idp()['entityId']}\n{auth.get_last_assertion_id()}"
+        issuer = auth.get_settings().get_idp_data()["entityId"]
+        identity = f"{issuer}\n{auth.get_last_assertion_id()}"
         digest = hashlib.sha256(identity.encode()).hexdigest()
         UsedAssertion.objects.filter(expires_at__lt=now).delete()
         try:
@@ -376,10 +370,6 @@ class SamlDriver(RedirectDriver):
 def _reason(message: str) -> str:
     text = message.lower().replace(" ", "").replace("_", "")
     return next((reason for needle, reason in _REASONS if needle in text), "saml_invalid")
-
-
-def _due(since: float, after: float) -> bool:
-    return time.monotonic() - since >= after
 
 
 def _unavailable() -> ServiceUnavailable:
