@@ -56,6 +56,12 @@ class Accountability:
     credential: str = "none"
     api_key: uuid.UUID | None = None
     scope: KeyScope | None = None
+    #: The OAuth client whose token this is (``client_id``): the token's scopes are ``scope``.
+    oauth_client: str | None = None
+    #: The identity behind a narrowed credential is an admin: :func:`accounts.permissions.rules_for`
+    #: grants it every collection its narrowing leaves, while ``admin`` stays False so that no
+    #: admin-only door (keys, logs, health details, user management) opens to a narrowed token.
+    scoped_admin: bool = False
     #: A policy of the user's has ``enforce_tfa`` and they have no second factor yet: they are
     #: granted nothing (no policies, not admin, no app access) until they set one up.
     tfa_setup_required: bool = False
@@ -63,7 +69,12 @@ class Accountability:
 
     @property
     def is_public(self) -> bool:
-        return self.user is None and self.share is None and self.api_key is None
+        return (
+            self.user is None
+            and self.share is None
+            and self.api_key is None
+            and self.oauth_client is None
+        )
 
     def as_dict(self) -> dict[str, Any]:
         """The Directus wire shape of an accountability (ids as strings)."""
@@ -257,9 +268,50 @@ def accountability_from(
         session=credential.session,
         credential=credential.kind,
     )
+    if credential.client_id is not None:
+        return authenticated_by_client(acc, credential)
     if credential.key_id is None:
         return acc
     return authenticated_by_key(acc, credential.key_id, credential.scope, credential.kind)
+
+
+def authenticated_by_client(acc: Accountability, credential: Credential) -> Accountability:
+    """``acc`` as an OAuth token's: the client, the token's scopes as the narrowing, and the
+    client's own policies added (client-credentials tokens). Never ``admin`` itself: an admin
+    behind the token is ``scoped_admin``, which the narrowing limits (see the field)."""
+    if credential.policies:
+        acc = _with_policies(acc, credential.policies)
+    return replace(
+        acc,
+        admin=False,
+        scoped_admin=acc.admin,
+        scope=credential.scope,
+        oauth_client=credential.client_id,
+        credential=credential.kind,
+    )
+
+
+def _with_policies(acc: Accountability, extra: tuple[uuid.UUID, ...]) -> Accountability:
+    """``acc`` with the policies ``extra`` after its own (those whose ``ip_access`` admits the
+    caller), and their ``admin_access``/``app_access``."""
+    from accounts.models import Policy
+
+    key = f"pol:{access_version()}:{','.join(str(p) for p in extra)}"
+    rows: list[tuple[uuid.UUID, bool, bool, str]] = versioned.get_or_set(
+        key,
+        lambda: list(
+            Policy.objects.filter(pk__in=extra).values_list(
+                "id", "admin_access", "app_access", "ip_access"
+            )
+        ),
+    )
+    admitted = [r for r in rows if not r[3] or ip_allowed(acc.ip, r[3])]
+    return replace(
+        acc,
+        policies=tuple(dict.fromkeys([*acc.policies, *(r[0] for r in admitted)])),
+        admin=acc.admin or any(r[1] for r in admitted),
+        app=acc.app or any(r[1] or r[2] for r in admitted),
+    )
 
 
 def accountability_for_user(user: User, **kwargs: Any) -> Accountability:

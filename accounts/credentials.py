@@ -17,7 +17,9 @@ class Credential:
     ``kind`` names the credential type (``jwt``, ``static-token``, ``api-key``, …). ``scope`` is
     the credential's *narrowing* of its owner's permissions: an API key's scope today, OAuth
     scopes and external-issuer rules next. It only ever removes (see :mod:`accounts.keyscope`).
-    ``key_id`` names the static key, when the credential is one."""
+    ``key_id`` names the static key, when the credential is one; ``client_id`` the OAuth client
+    an OAuth token was issued to, and ``policies`` the policies that client acts with beyond
+    ``role_id`` (client-credentials tokens, which have no user)."""
 
     kind: str
     user_id: uuid.UUID | None
@@ -27,3 +29,5 @@ class Credential:
     share_id: uuid.UUID | None = None
     key_id: uuid.UUID | None = None
     scope: KeyScope | None = None
+    client_id: str | None = None
+    policies: tuple[uuid.UUID, ...] = ()

@@ -5,6 +5,10 @@ A key without a scope acts with its owner's full permissions. A scope is either 
 each (``{"collections": {"articles": ["read", "update"]}}``), or both (then only the listed
 collections, and only ``read`` on them). The scope only ever removes: it is intersected with the
 owner's rules in :func:`accounts.permissions.rules_for`, for admins too.
+
+OAuth tokens are narrowed the same way (their scopes become a :class:`KeyScope`, see
+:mod:`oauth.scopes`); they also use ``items``: actions allowed on every collection that is not a
+system one (``directus_*``).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 ACTIONS = ("create", "read", "update", "delete", "share")
+SYSTEM_PREFIX = "directus_"
 
 
 class ScopeError(ValueError):
@@ -24,14 +29,17 @@ class ScopeError(ValueError):
 class KeyScope:
     read_only: bool = False
     collections: tuple[tuple[str, frozenset[str]], ...] | None = None
+    items: frozenset[str] | None = None
 
     def allows(self, collection: str, action: str) -> bool:
         """Whether this narrowing leaves ``action`` on ``collection`` to the owner's rules."""
         if self.read_only and action != "read":
             return False
-        if self.collections is None:
+        if self.collections is None and self.items is None:
             return True
-        return action in dict(self.collections).get(collection, frozenset())
+        if self.items and action in self.items and not collection.startswith(SYSTEM_PREFIX):
+            return True
+        return action in dict(self.collections or ()).get(collection, frozenset())
 
     def as_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {}

@@ -403,6 +403,13 @@ class AuthEventKind(models.TextChoices):
     SSO_USER_CREATED = "sso.user_created", "user created by single sign-on"
     SSO_ROLE_CHANGED = "sso.role_changed", "role or policies changed by the identity provider"
     DIRECTORY_SYNC = "directory.sync", "user changed by the directory sync"
+    OAUTH_CONSENT_GRANTED = "oauth.consent_granted", "OAuth consent granted"
+    OAUTH_CONSENT_REVOKED = "oauth.consent_revoked", "OAuth consent revoked"
+    OAUTH_TOKEN_ISSUED = "oauth.token_issued", "OAuth token issued"
+    OAUTH_TOKEN_REVOKED = "oauth.token_revoked", "OAuth token revoked"
+    OAUTH_REFRESH_REUSED = "oauth.refresh_reused", "OAuth refresh token reused"
+    OAUTH_CODE_REUSED = "oauth.code_reused", "OAuth authorization code reused"
+    OAUTH_CLIENT_FAILED = "oauth.client_failed", "OAuth client authentication failed"
 
 
 class AuthOutcome(models.TextChoices):

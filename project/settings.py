@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "oauth2_provider",
     # layers, bottom first: each imports only those above it in this list
     "core",
     "accounts",
@@ -32,6 +33,7 @@ INSTALLED_APPS = [
     "tokens",
     "factors",
     "signin",
+    "oauth",
     "lifecycle",
     "api",
     "web",
@@ -131,6 +133,44 @@ MFA_SUPPORTED_TYPES = ["webauthn"]
 MFA_PASSKEY_LOGIN_ENABLED = False
 # The relying party (PUBLIC_URL's host) and user entity of passkeys.
 MFA_ADAPTER = "factors.passkeys.MFAAdapter"
+
+# django-oauth-toolkit: the protocol of the OAuth 2.0 / OpenID provider; the policy is oauth.*
+# (a client model with several grants, scopes tied to the access model, the password grant
+# through the one sign-in flow, codes and tokens kept as digests only).
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth.Client"
+OAUTH2_PROVIDER: dict[str, Any] = {
+    "OAUTH2_VALIDATOR_CLASS": "oauth.validator.Validator",
+    "SCOPES_BACKEND_CLASS": "oauth.scopes.ClientScopes",
+    "ACCESS_TOKEN_GENERATOR": "oauth.generators.access_token",
+    "REFRESH_TOKEN_GENERATOR": "oauth.generators.refresh_token",
+    "ACCESS_TOKEN_EXPIRE_SECONDS": CONFIG.oauth.access_ttl_s,
+    "REFRESH_TOKEN_EXPIRE_SECONDS": CONFIG.oauth.refresh_ttl_s,
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": CONFIG.oauth.code_ttl_s,
+    "ID_TOKEN_EXPIRE_SECONDS": CONFIG.oauth.id_token_ttl_s,
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": CONFIG.oauth.refresh_grace_s,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "PKCE_REQUIRED": True,
+    "OIDC_ENABLED": True,
+    "OIDC_ISS_ENDPOINT": CONFIG.oauth.issuer or "",
+    "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OIDC_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED": [
+        "client_secret_basic",
+        "client_secret_post",
+        "none",
+    ],
+    "REQUEST_APPROVAL_PROMPT": "force",
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["http", "https"],
+    "ERROR_RESPONSE_WITH_SCOPES": True,
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
+}
 
 # Messages a channel may hold before new ones are dropped. Each process reads one channel for
 # all of its sockets (realtime.hub), so every item event and log record for the process queues

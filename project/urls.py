@@ -23,6 +23,7 @@ urlpatterns = [
         SpectacularSwaggerView.as_view(url_name="openapi-schema"),
         name="swagger-ui",
     ),
+    path("", include("project.urls_oauth")),
     path("", include("web.urls")),
     path("", include("realtime.graphql.urls")),
     path("", include("api.urls")),

@@ -27,6 +27,7 @@ from accounts.models import DEFAULT_PROVIDER, User
 from core.errors import DirectusError, InvalidCredentials, InvalidOtp, RequestsExceeded
 from factors import recovery
 from factors.enrolled import has_passkey, has_totp
+from oauth.models import Consent
 from signin.drivers import configured, provider
 from signin.drivers.redirect import RedirectDriver
 from signin.flow import SecondFactorRequired, sign_in, stalled
@@ -209,6 +210,9 @@ def account_page(request: HttpRequest) -> HttpResponse:
         "has_passkey": has_passkey(user),
         "recovery_codes": recovery.remaining(user),
         "tfa_setup_required": acc is not None and acc.tfa_setup_required,
+        "consents": Consent.objects.filter(user=user)
+        .select_related("client")
+        .order_by("-updated_at"),
     }
     return render(request, "accounts/account.html", context)
 

@@ -102,7 +102,7 @@ def rules_for(acc: Accountability, collection: str, action: str) -> RuleSet:
     scope removes every collection/action it does not list, admins included."""
     if acc.scope is not None and not acc.scope.allows(collection, action):
         return RuleSet(collection, action, ())
-    if acc.admin:
+    if acc.admin or acc.scoped_admin:
         return RuleSet(collection, action, (FULL_ACCESS,), admin=True)
     policies = hashlib.sha256(",".join(str(p) for p in acc.policies).encode()).hexdigest()
     key = f"perm:{access_version()}:{collection}:{action}:{policies[:32]}"

@@ -20,6 +20,7 @@ lifecycle  ``PASSWORD_RESET_URL_ALLOW_LIST``, ``USER_INVITE_URL_ALLOW_LIST``,
            ``USER_INVITE_TOKEN_TTL``
 outbound   ``HTTP_PROXY``, ``HTTPS_PROXY``, ``NO_PROXY`` (and ``GLOBAL_AGENT_*`` aliases)
 issuers    ``TRUSTED_ISSUERS``, ``TRUSTED_ISSUER_<NAME>_*``
+oauth      ``OAUTH_*`` (this server as an OAuth 2.0 / OpenID provider)
 ========== ============================================================================
 
 Problems never raise here: they are collected in :attr:`Config.errors` (each naming its variable)
@@ -50,6 +51,7 @@ from core.config.issuers import IssuerRule, TrustedIssuer, load_issuers
 from core.config.lifecycle import Lifecycle, load_lifecycle
 from core.config.limits import Limits, RateLimit, load_limits
 from core.config.mail import Mail, Smtp, load_mail
+from core.config.oauth import OAuth, load_oauth
 from core.config.outbound import Outbound, load_outbound
 from core.config.server import Server, load_server
 from core.config.tokens import Cookie, Tokens, load_tokens
@@ -71,6 +73,7 @@ __all__ = [
     "Lifecycle",
     "Limits",
     "Mail",
+    "OAuth",
     "Outbound",
     "ProviderConfig",
     "RateLimit",
@@ -107,6 +110,7 @@ class Config:
     lifecycle: Lifecycle = field(default_factory=Lifecycle)
     outbound: Outbound = field(default_factory=Outbound)
     issuers: tuple[TrustedIssuer, ...] = ()
+    oauth: OAuth = field(default_factory=OAuth)
     errors: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
 
@@ -125,8 +129,9 @@ def load(environ: Mapping[str, str] | None = None, base_dir: Path | None = None)
     directory)."""
     env = EnvReader(os.environ if environ is None else environ)
     auth = load_auth(env)
+    server = load_server(env)
     config = Config(
-        server=load_server(env),
+        server=server,
         database=load_database(env, base_dir or Path.cwd()),
         redis=load_redis(env),
         tokens=load_tokens(env),
@@ -140,6 +145,7 @@ def load(environ: Mapping[str, str] | None = None, base_dir: Path | None = None)
         lifecycle=load_lifecycle(env),
         outbound=load_outbound(env),
         issuers=load_issuers(env, tuple(p.name for p in auth.providers)),
+        oauth=load_oauth(env, server.public_url),
     )
     _cross_checks(env, config)
     return replace(config, errors=tuple(env.errors), warnings=tuple(env.warnings))
