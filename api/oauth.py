@@ -27,8 +27,10 @@ from oauth.validator import serving
 
 
 class Serving:
-    """Runs the toolkit's view inside :func:`oauth.validator.serving`."""
+    """Runs the toolkit's view inside :func:`oauth.validator.serving`. These endpoints take no
+    cookie (clients authenticate themselves or present a token), so no CSRF check."""
 
+    @method_decorator(csrf_exempt)
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         with serving(request):
             return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
@@ -92,7 +94,6 @@ class ServerMetadataView(Serving, dot.OAuthServerMetadataView):
     pass
 
 
-@method_decorator(csrf_exempt, name="dispatch")
 class IntrospectView(Serving, OAuthLibMixin, View):
     """RFC 7662 for the client a token was issued to (it authenticates as for the token
     endpoint): another client's token, an unknown, expired or revoked one, or one whose person

@@ -25,7 +25,8 @@ from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
 from oauth2_provider.models import AccessToken, RefreshToken
-from oauth2_provider.oauth2_validators import OAuth2Validator
+from oauth2_provider.oauth2_validators import GRANT_TYPE_MAPPING, OAuth2Validator
+from oauthlib.oauth2.rfc6749 import errors
 
 from accounts.audit import record_event
 from accounts.models import DEFAULT_PROVIDER, AuthEventKind, AuthOutcome, User, UserStatus
@@ -152,6 +153,12 @@ class Validator(OAuth2Validator):
             audit(AuthEventKind.OAUTH_CLIENT_FAILED, request, AuthOutcome.FAILURE)
         return False
 
+    def validate_grant_type(
+        self, client_id: Any, grant_type: str, client: Any, request: Any, *a: Any, **k: Any
+    ) -> bool:
+        """The client's own grants (the password grant only where an admin gave it)."""
+        return bool(client.allows_grant_type(*GRANT_TYPE_MAPPING[grant_type]))
+
     def is_pkce_required(self, client_id: Any, request: Any) -> bool:
         client = request.client or Client.objects.filter(client_id=client_id).first()
         if client is None:
@@ -162,7 +169,11 @@ class Validator(OAuth2Validator):
         self, username: str, password: str, client: Any, request: Any, *a: Any, **k: Any
     ) -> bool:
         """The password grant, through the one sign-in flow (a second factor cannot be asked
-        for here, so a user who has one is refused like a wrong password)."""
+        for here, so a user who has one is refused like a wrong password). oauthlib asks for the
+        password before it checks the grant: a client without the grant is refused first, so
+        that it can neither test passwords nor spend anyone's failed-attempt budget."""
+        if not client.allows_grant_type(Client.GRANT_PASSWORD):
+            raise errors.UnauthorizedClientError(request=request)
         who = caller(request)
         context = SessionContext(ip=who.ip, user_agent=who.user_agent, origin=who.origin)
         payload = LoginPayload(identifier=(username or "")[:256], password=password or "")
@@ -178,6 +189,15 @@ class Validator(OAuth2Validator):
             return False
         request.user = user
         return True
+
+    def validate_response_type(
+        self, client_id: Any, response_type: str, client: Any, request: Any, *a: Any, **k: Any
+    ) -> bool:
+        """Only ``code`` (no implicit or hybrid flows): anything else is
+        ``unsupported_response_type``, whatever the client."""
+        if response_type != "code":
+            raise errors.UnsupportedResponseTypeError(request=request)
+        return bool(super().validate_response_type(client_id, response_type, client, request))
 
     # -- refresh tokens -----------------------------------------------------------------------
     def validate_refresh_token(

@@ -35,8 +35,11 @@ def actor_of(acc: Accountability) -> Actor:
 
 
 def require_identity(acc: Accountability) -> None:
+    """Someone signed in; an OAuth token never manages keys (no scope covers them)."""
     if acc.user is None and acc.api_key is None:
         raise InvalidCredentials()
+    if acc.oauth_client is not None:
+        raise Forbidden("An OAuth token cannot manage keys")
 
 
 def require_unscoped(acc: Accountability) -> None:

@@ -49,6 +49,10 @@ class AuthorizeView(dot.AuthorizationView):
         client = Client.objects.get(client_id=credentials["client_id"])
         if not request.GET.get("state"):
             return self._back(client, credentials, "invalid_request", "state is required")
+        if credentials.get("code_challenge") and credentials.get("code_challenge_method") != "S256":
+            return self._back(
+                client, credentials, "invalid_request", "code_challenge_method must be S256"
+            )
         prompt = _prompt(request)
         known = consent.remembered(request.user, client, scopes)  # type: ignore[arg-type]
         if (known and "consent" not in prompt and "login" not in prompt) or (
