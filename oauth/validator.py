@@ -26,6 +26,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from oauth2_provider.models import AccessToken, RefreshToken
 from oauth2_provider.oauth2_validators import GRANT_TYPE_MAPPING, OAuth2Validator
+from oauth2_provider.settings import oauth2_settings
 from oauthlib.oauth2.rfc6749 import errors
 
 from accounts.audit import record_event
@@ -123,6 +124,9 @@ class Validator(OAuth2Validator):
         self, client_id: Any, code: str, request: Any, *a: Any, **k: Any
     ) -> None:
         super().invalidate_authorization_code(client_id, digest(code), request)
+        # A spent code matters while what it was exchanged for may live: a refresh family.
+        horizon = timezone.now() - timedelta(seconds=oauth2_settings.REFRESH_TOKEN_EXPIRE_SECONDS)
+        SpentCode.objects.filter(spent_at__lt=horizon).delete()
         issued = getattr(request, "issued_access_token", None)
         SpentCode.objects.create(
             digest=digest(code),
