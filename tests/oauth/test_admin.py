@@ -70,8 +70,8 @@ def test_deleting_a_consent_in_the_admin_revokes_the_clients_tokens(
     admin_client: Any, reader: User, make_client: Any
 ) -> None:
     client, secret = make_client(grants=[Client.GRANT_PASSWORD], scopes="items:read")
-    HttpClient().post("/oauth/token", {"grant_type": "password", "username": reader.email,
-                      "password": PASSWORD}, HTTP_AUTHORIZATION=_basic(client.client_id, secret))  # fmt: skip
+    body = {"grant_type": "password", "username": reader.email, "password": PASSWORD}
+    HttpClient().post("/oauth/token", body, HTTP_AUTHORIZATION=_basic(client.client_id, secret))
     assert AccessToken.objects.filter(user=reader).exists()
     consent = Consent.objects.create(user=reader, client=client, scopes="items:read")
     response = admin_client.post(f"/admin/oauth/consent/{consent.pk}/delete/", {"post": "yes"})
