@@ -386,3 +386,21 @@ def test_key_rotation_keeps_the_old_key_published() -> None:
     after = C().get("/oauth/jwks").json()["keys"]
     assert len(after) == len(first) + 1
     assert first[0]["kid"] in {k["kid"] for k in after}
+
+
+@pytest.mark.django_db
+def test_password_grant_shares_the_per_account_limit(
+    reader: User, make_client: Any, settings: Any, one_rate_window: Any
+) -> None:
+    from accounts.models import ProjectSettings
+
+    ProjectSettings.objects.update_or_create(pk=1, defaults={"auth_login_attempts": None})
+    client, secret = make_client(grants=[Client.GRANT_PASSWORD], scopes="items:read")
+    for _ in range(settings.DIRECTUS.limits.login_account.points):
+        wrong = token(HttpClient(), client, secret, grant_type="password",
+                      username=reader.email, password="nope")  # fmt: skip
+        assert error_of(wrong) == "invalid_grant"
+    refused = token(HttpClient(), client, secret, grant_type="password",
+                    username=reader.email, password=PASSWORD)  # fmt: skip
+    assert refused.status_code == 429
+    assert refused["Retry-After"]
