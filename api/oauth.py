@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import calendar
-import hashlib
 import json
 from typing import Any
 from urllib.parse import unquote_plus
@@ -24,6 +23,7 @@ from oauth2_provider.views.mixins import OAuthLibMixin
 
 from accounts.models import UserStatus
 from oauth.validator import serving
+from tokens.keycache import key_digest
 
 
 class Serving:
@@ -131,7 +131,7 @@ class IntrospectView(Serving, OAuthLibMixin, View):
 
 
 def _introspection(token: str, client_id: str | None) -> dict[str, Any]:
-    checksum = hashlib.sha256(token.encode()).hexdigest()
+    checksum = key_digest(token)
     row: AccessToken | RefreshToken | None = (
         AccessToken.objects.select_related("user", "application")
         .filter(token_checksum=checksum)

@@ -57,11 +57,16 @@ def revoke(consent: Consent, who: Caller, by: str) -> None:
 
 
 def revoke_tokens(user: Any, client: Any) -> None:
-    for family in (
-        RefreshToken.objects.filter(user=user, application=client, revoked__isnull=True)
-        .values_list("token_family", flat=True)
-        .distinct()
-    ):
+    revoke_where(user=user, application=client)
+
+
+def revoke_where(**lookup: Any) -> int:
+    """Revoke the refresh families, access tokens and pending codes matching ``lookup`` (a
+    filter on the toolkit's token models: ``user``, ``application``…); the access tokens
+    revoked."""
+    live = RefreshToken.objects.filter(revoked__isnull=True, **lookup)
+    for family in live.values_list("token_family", flat=True).distinct():
         RefreshToken.revoke_family(family)
-    AccessToken.objects.filter(user=user, application=client).delete()
-    Grant.objects.filter(user=user, application=client).delete()
+    count, _ = AccessToken.objects.filter(**lookup).delete()
+    Grant.objects.filter(**lookup).delete()
+    return count

@@ -7,8 +7,6 @@ are ``INVALID_CREDENTIALS``, as for every other kind; an expired one is ``TOKEN_
 
 from __future__ import annotations
 
-import hashlib
-
 from django.utils import timezone
 from oauth2_provider.models import AccessToken
 
@@ -17,6 +15,7 @@ from accounts.models import UserStatus
 from core.errors import InvalidCredentials, TokenExpired
 from oauth.generators import ACCESS_PREFIX
 from oauth.scopes import narrowing
+from tokens.keycache import key_digest
 from tokens.presented import Presented
 
 KIND = "oauth"
@@ -26,7 +25,7 @@ def resolve_oauth_token(presented: Presented) -> Credential | None:
     token = presented.token
     if not token.startswith(ACCESS_PREFIX):
         return None
-    checksum = hashlib.sha256(token.encode()).hexdigest()
+    checksum = key_digest(token)
     row = (
         AccessToken.objects.select_related("user", "application")
         .filter(token_checksum=checksum)

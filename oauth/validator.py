@@ -13,8 +13,6 @@ toolkit's and oauthlib's):
 
 from __future__ import annotations
 
-import hashlib
-import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -37,15 +35,10 @@ from oauth.models import Client, SpentCode
 from signin.drivers import provider
 from signin.flow import authenticate, stalled
 from signin.payload import LoginPayload
+from tokens.keycache import key_digest as digest
 from tokens.sessions import SessionContext
 
-logger = logging.getLogger("oauth")
-
 OFFLINE = "offline_access"
-
-
-def digest(code: str) -> str:
-    return hashlib.sha256(code.encode()).hexdigest()
 
 
 _http_request: ContextVar[HttpRequest | None] = ContextVar("oauth_http_request", default=None)
@@ -65,14 +58,14 @@ def serving(request: HttpRequest) -> Iterator[None]:
         _http_request.reset(token)
 
 
-def caller(request: Any = None) -> Caller:
+def caller() -> Caller:
     """Where the HTTP request being served came from."""
     django_request = _http_request.get()
     return Caller.of_request(django_request) if django_request is not None else Caller()
 
 
 def audit(kind: str, request: Any, outcome: str = AuthOutcome.SUCCESS, **details: Any) -> None:
-    who = caller(request)
+    who = caller()
     user = getattr(request, "user", None)
     client = getattr(request, "client", None)
     record_event(
@@ -178,7 +171,7 @@ class Validator(OAuth2Validator):
         that it can neither test passwords nor spend anyone's failed-attempt budget."""
         if not client.allows_grant_type(Client.GRANT_PASSWORD):
             raise errors.UnauthorizedClientError(request=request)
-        who = caller(request)
+        who = caller()
         context = SessionContext(ip=who.ip, user_agent=who.user_agent, origin=who.origin)
         payload = LoginPayload(identifier=(username or "")[:256], password=password or "")
         try:

@@ -125,10 +125,7 @@ class ClientAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke every token of the selected clients")
     def revoke_tokens(self, request: HttpRequest, queryset: QuerySet[Client]) -> None:
-        families = RefreshToken.objects.filter(application__in=queryset, revoked__isnull=True)
-        for family in families.values_list("token_family", flat=True).distinct():
-            RefreshToken.revoke_family(family)
-        count, _ = AccessToken.objects.filter(application__in=queryset).delete()
+        count = consent.revoke_where(application__in=queryset)
         self.message_user(request, f"Revoked {count} access token(s).", messages.SUCCESS)
 
 
