@@ -410,6 +410,7 @@ class AuthEventKind(models.TextChoices):
     OAUTH_REFRESH_REUSED = "oauth.refresh_reused", "OAuth refresh token reused"
     OAUTH_CODE_REUSED = "oauth.code_reused", "OAuth authorization code reused"
     OAUTH_CLIENT_FAILED = "oauth.client_failed", "OAuth client authentication failed"
+    ACCESS_CHANGED = "access.changed", "roles, policies, permissions or attachments changed"
 
 
 class AuthOutcome(models.TextChoices):

@@ -16,10 +16,10 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from api.authentication import session_context, signed_in_accountability
-from api.users import COLLECTION, UsersService
 from core.errors import InvalidPayload
 from lifecycle.invites import accept_invite, invite_users, parse_invite
 from lifecycle.resets import request_password_reset, reset_password
+from system.users import COLLECTION, UsersService
 
 _ERRORS = OpenApiResponse(description='Error envelope: {"errors": [{"message", "extensions"}]}')
 _DONE = OpenApiResponse(description="Done (no content)")

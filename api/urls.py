@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
-from django.urls import include, path
+from typing import Any
 
-from api import auth, items, jwks, keys, server, users
+from django.urls import URLPattern, include, path
+
+from api import auth, items, jwks, keys, server, system, users
+
+
+def system_routes(
+    name: str, collection: str, many: Any, one: Any, me: list[tuple[str, Any, str]] | None = None
+) -> list[URLPattern]:
+    """``/<name>``, its "me" routes, then ``/<name>/<id>`` (so ``me`` is not an id)."""
+    kwargs = {"collection": collection}
+    return [
+        path(name, many.as_view(), kwargs, name=name),
+        *(path(f"{name}/{sub}", view.as_view(), name=label) for sub, view, label in me or []),
+        path(f"{name}/<str:id>", one.as_view(), kwargs, name=f"{name}-item"),
+    ]
+
 
 urlpatterns = [
     path("server/ping", server.ping, name="server-ping"),
@@ -35,6 +50,32 @@ urlpatterns = [
     path("users", users.UsersView.as_view(), {"collection": "directus_users"}, name="users"),
     path("users/me", users.MeView.as_view(), name="users-me"),
     path("users/<str:id>", users.UserView.as_view(), {"collection": "directus_users"}, name="user"),
+    *system_routes(
+        "roles",
+        "directus_roles",
+        system.RolesView,
+        system.RoleView,
+        me=[("me", system.RolesMeView, "roles-me")],
+    ),
+    *system_routes(
+        "policies",
+        "directus_policies",
+        system.PoliciesView,
+        system.PolicyView,
+        me=[("me/globals", system.PoliciesMeGlobalsView, "policies-me-globals")],
+    ),
+    *system_routes(
+        "permissions",
+        "directus_permissions",
+        system.PermissionsView,
+        system.PermissionView,
+        me=[
+            ("me", system.PermissionsMeView, "permissions-me"),
+            ("me/<str:collection>", system.PermissionsMeItemView, "permissions-me-collection"),
+            ("me/<str:collection>/<str:pk>", system.PermissionsMeItemView, "permissions-me-item"),
+        ],
+    ),
+    *system_routes("access", "directus_access", system.AccessView, system.AccessItemView),
     path("keys", keys.KeysView.as_view(), name="keys"),
     path("keys/<str:id>", keys.KeyView.as_view(), name="key"),
     path("keys/<str:id>/rotate", keys.KeyRotateView.as_view(), name="key-rotate"),

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 
+from accounts.models import Access, Permission, Policy, Role
 from accounts.permissions import SECRET_USER_FIELDS
 from items.models import Article
 from items.registry import register
@@ -52,3 +53,10 @@ register(
     secret=SECRET_USER_FIELDS,
     system=True,
 )
+
+# The access model (contract access-model.md §1.2 to §1.5); their one-to-many aliases
+# (``policies``, ``permissions``, ``users``…) are the system services' (``system.base``).
+register("directus_roles", Role, system=True)
+register("directus_policies", Policy, system=True)
+register("directus_permissions", Permission, system=True)
+register("directus_access", Access, system=True)

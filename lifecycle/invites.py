@@ -39,7 +39,7 @@ MAX_EMAILS = 100
 
 
 class UserWriter(Protocol):
-    """The caller's users service (``api.users.UsersService``): writes with their permissions."""
+    """The caller's users service (``system.users.UsersService``): writes with their permissions."""
 
     def create_one(self, data: Any) -> str: ...
 

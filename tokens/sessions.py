@@ -176,6 +176,7 @@ def _remember_revoked(families: list[uuid.UUID]) -> None:
     _memo.forget_all(str(f) for f in families)
 
     def remember() -> None:
+        _memo.forget_all([str(f) for f in families], committed=True)
         tokens = settings.DIRECTUS.tokens
         ttl = max(tokens.access_ttl_ms, tokens.session_cookie.ttl_ms) // 1000 + 60
         # The database is the record; the marker is only a shortcut.
@@ -201,11 +202,16 @@ class FamilyHolder:
 
 class _FamilyMemo:
     """Per process, bounded: family → (read at, holder or ``None`` for dead). Only a speed-up:
-    an entry older than :data:`LIVE_MEMO_SECONDS` is read again, an evicted one too."""
+    an entry older than :data:`LIVE_MEMO_SECONDS` is read again, an evicted one too.
+
+    A revocation not yet committed makes its families *pending*: they are read from the
+    database at each use (so a rolled-back revocation kills nothing) and a live answer read
+    meanwhile is not kept (so a committed one revives nothing); its commit marks them dead."""
 
     def __init__(self, size: int = LIVE_MEMO_SIZE) -> None:
         self.size = size
         self._entries: dict[str, tuple[float, FamilyHolder | None]] = {}
+        self._pending: dict[str, float] = {}
         self._lock = threading.Lock()
 
     def get(self, family: str, now: float) -> tuple[bool, FamilyHolder | None]:
@@ -216,19 +222,31 @@ class _FamilyMemo:
 
     def put(self, family: str, now: float, holder: FamilyHolder | None) -> None:
         with self._lock:
+            pending = self._pending.get(family)
+            if pending is not None and now - pending < LIVE_MEMO_SECONDS and holder is not None:
+                return
             self._entries.pop(family, None)
             while len(self._entries) >= self.size:
                 del self._entries[next(iter(self._entries))]
             self._entries[family] = (now, holder)
 
-    def forget_all(self, families: Any) -> None:
+    def forget_all(self, families: Any, *, committed: bool = False) -> None:
+        """Revoked families: pending until ``committed``, then dead."""
         now = time.monotonic()
         for family in families:
-            self.put(family, now, None)
+            if committed:
+                self.put(family, now, None)
+                continue
+            with self._lock:
+                self._entries.pop(family, None)
+                while len(self._pending) >= self.size:
+                    del self._pending[next(iter(self._pending))]
+                self._pending[family] = now
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._pending.clear()
 
 
 _memo = _FamilyMemo()

@@ -30,6 +30,8 @@ from accounts.permissions.fields import (
     withheld_from_all,
 )
 
+ROLES = "directus_roles"
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -132,7 +134,12 @@ def _as_rule(row: Permission, withheld: frozenset[str]) -> Rule:
 
 
 def _app_minimal(acc: Accountability, collection: str, action: str) -> tuple[Rule, ...]:
-    """App users may always read a few fields of their own user row (contract §5.2)."""
-    if not (acc.app and acc.user and collection == USERS and action == "read"):
+    """App users may always read a few fields of their own user row and the roles of their
+    own role tree (contract §5.2)."""
+    if not (acc.app and acc.user and action == "read"):
         return ()
-    return (Rule(APP_MINIMAL_USER_FIELDS, filter={"id": {"_eq": "$CURRENT_USER"}}),)
+    if collection == USERS:
+        return (Rule(APP_MINIMAL_USER_FIELDS, filter={"id": {"_eq": "$CURRENT_USER"}}),)
+    if collection == ROLES and acc.roles:
+        return (Rule(frozenset({ALL_FIELDS}), filter={"id": {"_in": "$CURRENT_ROLES"}}),)
+    return ()

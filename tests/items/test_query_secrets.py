@@ -227,7 +227,6 @@ def test_search_skips_fields_no_row_grants(api, writer, grant, make_article):
         "$CURRENT_USER.role__users__password",
         "$CURRENT_USER.articles.author.password",
         "$CURRENT_USER.nope",
-        "$CURRENT_ROLE.name",
         "$CURRENT_ROLE.users.password",
         "$CURRENT_POLICIES.name",
         "$CURRENT_ROLES.users",
@@ -240,6 +239,19 @@ def test_variables_outside_readable_fields_are_invalid_query(user_reader, as_adm
         body = response.json()["errors"][0]
         assert body["extensions"]["code"] == "INVALID_QUERY"
         assert variable in body["message"]
+
+
+def test_role_variables_follow_the_read_permission_on_roles(api, writer, grant, admin_user):
+    """``directus_roles`` is a collection: its fields are as readable as its rows say."""
+    user, _, policy = writer
+    grant(policy, "directus_users", "read", fields="*")
+    api.force_login(user)
+    response = get(api, "/users", **{"filter[email][_eq]": "$CURRENT_ROLE.name"})
+    assert response.status_code == 400
+    grant(policy, "directus_roles", "read", fields="name")
+    assert get(api, "/users", **{"filter[email][_eq]": "$CURRENT_ROLE.name"}).status_code == 200
+    api.force_login(admin_user)
+    assert get(api, "/users", **{"filter[email][_eq]": "$CURRENT_ROLE.name"}).status_code == 200
 
 
 def test_readable_variables_still_work(user_reader, victim):
