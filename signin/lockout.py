@@ -60,16 +60,19 @@ def _login_limiter(name: str, limit: RateLimit) -> RateLimiter:
 
 
 def login_limits(ip: str | None, who: str, *, user_agent: str | None = None) -> None:
-    """Spend one sign-in attempt for ``ip``, and refuse the account ``who`` (case-insensitive)
-    when its budget of *failed* attempts is spent.
+    """Refuse the attempt when the budget of *failed* sign-ins of ``ip`` or of the account
+    ``who`` (case-insensitive) is spent.
 
     Raises ``RequestsExceeded`` (``ServiceUnavailable`` if the store is down). Call it before
-    looking the user up, for every attempt, known user or not. The per-IP limit bounds volume;
-    the per-account limit counts only failures (:func:`note_failed_attempt`), so a client that
-    signs in correctly many times a minute is never refused by it."""
+    looking the user up, for every attempt, known user or not. Both limits count only
+    failures (:func:`note_failed_attempt`), so a client (a test suite, a script) that signs in
+    correctly many times a minute is never refused; guessing from one address or at one
+    account is. Volume as such is the global and per-IP request limiters' business."""
     limits = settings.DIRECTUS.limits
     if limits.login_ip.enabled and ip:
-        _consume_login(_login_limiter("login-ip", limits.login_ip), ip, ip, who, user_agent)
+        limiter = _login_limiter("login-ip", limits.login_ip)
+        if limiter.peek(ip) >= limiter.points:
+            _consume_login(limiter, ip, ip, who, user_agent)
     account = _account_key(who)
     if limits.login_account.enabled and account:
         limiter = _login_limiter("login-account", limits.login_account)
@@ -78,9 +81,13 @@ def login_limits(ip: str | None, who: str, *, user_agent: str | None = None) -> 
 
 
 def note_failed_attempt(ip: str | None, who: str) -> None:
-    """Spend one point of the account's budget of failed sign-ins (``RATE_LIMITER_LOGIN_*``);
-    once it is spent, :func:`login_limits` refuses the account until the window ends."""
+    """Spend one point of the address's and of the account's budgets of failed sign-ins
+    (``RATE_LIMITER_LOGIN_IP_*``, ``RATE_LIMITER_LOGIN_*``); once one is spent,
+    :func:`login_limits` refuses until its window ends."""
     limits = settings.DIRECTUS.limits
+    if limits.login_ip.enabled and ip:
+        with contextlib.suppress(RequestsExceeded):
+            _login_limiter("login-ip", limits.login_ip).consume(ip)
     account = _account_key(who)
     if limits.login_account.enabled and account:
         with contextlib.suppress(RequestsExceeded):  # already answered as a failure

@@ -44,10 +44,11 @@ def user(make_user: Any) -> User:
 # --- login_limits --------------------------------------------------------------------------
 
 
-def test_login_limit_per_ip() -> None:
+def test_login_limit_per_ip_counts_failures() -> None:
     with login_limits_set(RateLimit(True, 3, 60), RateLimit(True, 100, 60)):
         for n in range(3):
             login_limits("203.0.113.5", f"user{n}@example.com")
+            note_failed_attempt("203.0.113.5", f"user{n}@example.com")
         with pytest.raises(RequestsExceeded) as refused:
             login_limits("203.0.113.5", "other@example.com")
         login_limits("203.0.113.6", "other@example.com")
@@ -68,6 +69,7 @@ def test_login_limit_per_account_counts_failures_ignoring_case_and_ip() -> None:
 def test_first_refusal_of_a_window_is_recorded_once() -> None:
     with login_limits_set(RateLimit(True, 1, 60), RateLimit(True, 100, 60)):
         login_limits("203.0.113.5", "a@example.com", user_agent="curl/8")
+        note_failed_attempt("203.0.113.5", "a@example.com")
         for _ in range(3):
             with pytest.raises(RequestsExceeded):
                 login_limits("203.0.113.5", "a@example.com", user_agent="curl/8")
