@@ -24,6 +24,7 @@ def system_routes(
 urlpatterns = [
     path("server/ping", server.ping, name="server-ping"),
     path("server/health", server.health, name="server-health"),
+    path("server/info", server.info, name="server-info"),
     path(".well-known/jwks.json", jwks.jwks, name="jwks"),
     path("auth", auth.ProvidersView.as_view(), name="auth-providers"),
     path("auth/login", auth.LoginView.as_view(), name="auth-login"),

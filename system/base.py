@@ -17,9 +17,10 @@ refused (422) and nothing of it stays."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Literal
 
 from django.db import transaction
@@ -46,7 +47,7 @@ class Alias:
     collection: str
     field: str
     deselect: Literal["delete", "nullify"] = "delete"
-    where: Mapping[str, Any] = field(default_factory=dict)
+    where: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     #: A field the created rows must set (the ``roles`` alias of a policy makes access rows
     #: that name a role): an object without it is refused.
     requires: str | None = None

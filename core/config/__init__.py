@@ -21,6 +21,7 @@ lifecycle  ``PASSWORD_RESET_URL_ALLOW_LIST``, ``USER_INVITE_URL_ALLOW_LIST``,
 outbound   ``HTTP_PROXY``, ``HTTPS_PROXY``, ``NO_PROXY`` (and ``GLOBAL_AGENT_*`` aliases)
 issuers    ``TRUSTED_ISSUERS``, ``TRUSTED_ISSUER_<NAME>_*``
 oauth      ``OAUTH_*`` (this server as an OAuth 2.0 / OpenID provider)
+health     ``HEALTHCHECK_*``, ``*_HEALTHCHECK_THRESHOLD``
 ========== ============================================================================
 
 Problems never raise here: they are collected in :attr:`Config.errors` (each naming its variable)
@@ -47,6 +48,7 @@ from core.config.env import (
     parse_size_bytes,
 )
 from core.config.hashing import Hashing, load_hashing
+from core.config.health import Health, load_health
 from core.config.issuers import IssuerRule, TrustedIssuer, load_issuers
 from core.config.lifecycle import Lifecycle, load_lifecycle
 from core.config.limits import Limits, RateLimit, load_limits
@@ -69,6 +71,7 @@ __all__ = [
     "Database",
     "EnvReader",
     "Hashing",
+    "Health",
     "IssuerRule",
     "Lifecycle",
     "Limits",
@@ -111,6 +114,7 @@ class Config:
     outbound: Outbound = field(default_factory=Outbound)
     issuers: tuple[TrustedIssuer, ...] = ()
     oauth: OAuth = field(default_factory=OAuth)
+    health: Health = field(default_factory=Health)
     errors: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
 
@@ -146,6 +150,7 @@ def load(environ: Mapping[str, str] | None = None, base_dir: Path | None = None)
         outbound=load_outbound(env),
         issuers=load_issuers(env, tuple(p.name for p in auth.providers)),
         oauth=load_oauth(env, server.public_url),
+        health=load_health(env),
     )
     _cross_checks(env, config)
     return replace(config, errors=tuple(env.errors), warnings=tuple(env.warnings))
