@@ -7,6 +7,8 @@ with the rules Directus's services add and a few it lacks:
 * a permission names an action Directus knows, a collection that exists, fields that collection
   has, and filters the engine can run (checked when written, not when first used);
 * an access row attaches its policy to a role, to a user, or to the public, never to two;
+* only admins grant admin access: a non-admin (whatever their policies allow on these
+  collections) can neither set ``admin_access`` on a policy nor attach a policy that has it;
 * many-to-one values may be given as objects holding the key (``{"role": {"id": …}}``), as
   the Data Studio sends them.
 
@@ -18,9 +20,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from django.core.exceptions import ValidationError
+
 from accounts.ipaccess import parse_networks
-from accounts.models import PUBLIC_POLICY_ID, Role
-from accounts.permissions import FilterError, validate_filter_shape
+from accounts.models import PUBLIC_POLICY_ID, Access, Policy, Role
+from accounts.permissions import FilterError, field_forbidden, validate_filter_shape
 from core.errors import InvalidPayload, UnprocessableContent
 from items import registry
 
@@ -106,6 +110,9 @@ class PoliciesService(_Normalised):
     )
 
     def check(self, data: Any, keys: Any) -> Any:
+        if isinstance(data, Mapping) and data.get("admin_access") and not self.acc.admin:
+            self._scope("create" if keys is None else "update")
+            raise field_forbidden("admin_access", POLICIES)
         if isinstance(data, Mapping) and isinstance(data.get("ip_access"), str):
             self._scope("create" if keys is None else "update")
             try:
@@ -168,7 +175,27 @@ class AccessService(_Normalised):
     relations = ("role", "user", "policy")
 
     def check(self, data: Any, keys: Any) -> Any:
-        if isinstance(data, Mapping) and data.get("role") and data.get("user"):
+        if not isinstance(data, Mapping):
+            return data
+        if data.get("role") and data.get("user"):
             self._scope("create" if keys is None else "update")
             raise InvalidPayload("A policy can't be attached to a role and a user at once")
+        if not self.acc.admin and self._grants_admin(data, keys):
+            raise field_forbidden("policy", ACCESS)
         return data
+
+    def _grants_admin(self, data: Mapping[str, Any], keys: Any) -> bool:
+        """Whether the rows written would attach a policy with admin access (a non-admin may
+        not: it would make someone an admin)."""
+        self._scope("create" if keys is None else "update")
+        if "policy" in data:
+            try:
+                return Policy.objects.filter(pk=data["policy"], admin_access=True).exists()
+            except (ValueError, TypeError, ValidationError):
+                return False  # a malformed key: the foreign-key check names it
+        if keys is None:
+            return False
+        try:
+            return Access.objects.filter(pk__in=list(keys), policy__admin_access=True).exists()
+        except (ValueError, TypeError, ValidationError):
+            return False

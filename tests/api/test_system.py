@@ -348,3 +348,28 @@ def test_many_at_once(admin) -> None:
     assert admin.delete("/roles", keys, format="json").status_code == 204
     assert not Role.objects.filter(pk__in=keys).exists()
     assert User.objects.filter(email="admin@example.com").exists()
+
+
+def test_only_admins_grant_admin_access(api, make_role, make_user, grant) -> None:
+    """A policy may delegate the access model to a non-admin, never admin access itself."""
+    role, policy = make_role("Managers")
+    for collection in ("directus_policies", "directus_access"):
+        for action in ("create", "read", "update"):
+            grant(policy, collection, action)
+    manager = make_user("manager@example.com", PASSWORD, role=role)
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {sign_in(api, 'manager@example.com', PASSWORD)}")
+    response = api.post("/policies", {"name": "Mine", "admin_access": True}, format="json")
+    assert response.status_code == 403
+    assert not Policy.objects.filter(name="Mine").exists()
+    admin_policy = Policy.objects.create(name="Admins", admin_access=True)
+    response = api.post(
+        "/access", {"policy": str(admin_policy.pk), "user": str(manager.pk)}, format="json"
+    )
+    assert response.status_code == 403
+    assert not Access.objects.filter(user=manager).exists()
+    own = Access.objects.get(role=role)
+    response = api.patch(f"/access/{own.pk}", {"policy": str(admin_policy.pk)}, format="json")
+    assert response.status_code == 403
+    # what they were granted still works
+    created = data(api.post("/policies", {"name": "Plain"}, format="json"))
+    assert created["name"] == "Plain"
