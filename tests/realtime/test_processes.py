@@ -3,10 +3,12 @@ sockets on every process."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
 
+from accounts.accountability import VERSION_MEMO_SECONDS
 from tests.realtime.conftest import ServerFactory
 from tests.realtime.support import ADMIN, READER, login, rest, shell, socket, start
 from tests.support.server import Server
@@ -71,6 +73,44 @@ Permission.objects.filter(policy__name="Readers policy").first().save()
         assert set(ws.recv()["data"][0]) == {"id", "title", "status"}
         shell(a.env, "from accounts.models import Permission\nPermission.objects.all().delete()")
         rest(a, "POST", "/items/articles", token, json={"title": "Three", "status": "published"})
+        frame = ws.recv()
+        assert frame["type"] == "subscribe"
+        assert frame["error"]["code"] == "FORBIDDEN"
+
+
+def test_system_api_changes_apply_to_an_open_subscription_on_another_process(
+    pair: tuple[Server, Server],
+) -> None:
+    """A provisioning script on process A: a policy with a read permission, a role with it, a
+    user; the user's socket on process B sees each later change through the system API."""
+    a, b = pair
+    token = login(a)["access_token"]
+    policy = rest(a, "POST", "/policies", token, json={
+        "name": "Watchers", "permissions": [
+            {"collection": "articles", "action": "read", "fields": ["id", "title"]},
+        ],
+    }).json()["data"]  # fmt: skip
+    role = rest(a, "POST", "/roles", token, json={
+        "name": "Watchers", "policies": [{"policy": policy["id"]}],
+    }).json()["data"]  # fmt: skip
+    watcher = {"email": "watcher@example.com", "password": "watcher-password-1"}
+    created = rest(a, "POST", "/users", token, json={**watcher, "role": role["id"]})
+    assert created.status_code in (200, 204), created.text
+    with socket(b) as ws:
+        ws.auth(**watcher)
+        ws.ask({"type": "subscribe", "collection": "articles", "uid": "w"})
+        rest(a, "POST", "/items/articles", token, json={"title": "W1", "status": "published"})
+        assert set(ws.recv()["data"][0]) == {"id", "title"}
+        [permission] = policy["permissions"]
+        patched = rest(a, "PATCH", f"/permissions/{permission}", token, json={"fields": "*"})
+        assert patched.status_code == 200, patched.text
+        time.sleep(VERSION_MEMO_SECONDS * 2)  # another process trusts its access version this long
+        rest(a, "POST", "/items/articles", token, json={"title": "W2", "status": "published"})
+        assert "status" in ws.recv()["data"][0]
+        detached = rest(a, "PATCH", f"/roles/{role['id']}", token, json={"policies": []})
+        assert detached.status_code == 200, detached.text
+        time.sleep(VERSION_MEMO_SECONDS * 2)
+        rest(a, "POST", "/items/articles", token, json={"title": "W3", "status": "published"})
         frame = ws.recv()
         assert frame["type"] == "subscribe"
         assert frame["error"]["code"] == "FORBIDDEN"
