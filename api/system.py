@@ -125,6 +125,17 @@ class PermissionsMeItemView(APIView):
         return Response({"data": answer})
 
 
+class PermissionsMeCollectionView(PermissionsMeItemView):
+    """``GET /permissions/me/<collection>``: may the caller update, delete, share some item?"""
+
+    @extend_schema(
+        operation_id="permissions_me_collection", tags=["Permissions"],
+        responses={200: DATA, 403: OpenApiResponse(description="FORBIDDEN")},
+    )  # fmt: skip
+    def get(self, request: Request, collection: str, pk: str | None = None) -> Response:
+        return super().get(request, collection)
+
+
 def _may(service: Any, action: str, pk: str | None) -> bool:
     try:
         scope = service._scope(action)
@@ -181,6 +192,7 @@ __all__ = [
     "AccessItemView",
     "AccessView",
     "PermissionView",
+    "PermissionsMeCollectionView",
     "PermissionsMeItemView",
     "PermissionsMeView",
     "PermissionsView",

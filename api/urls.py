@@ -72,7 +72,11 @@ urlpatterns = [
         system.PermissionView,
         me=[
             ("me", system.PermissionsMeView, "permissions-me"),
-            ("me/<str:collection>", system.PermissionsMeItemView, "permissions-me-collection"),
+            (
+                "me/<str:collection>",
+                system.PermissionsMeCollectionView,
+                "permissions-me-collection",
+            ),
             ("me/<str:collection>/<str:pk>", system.PermissionsMeItemView, "permissions-me-item"),
         ],
     ),
