@@ -3,7 +3,6 @@ shape the response and cookies."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -25,13 +24,13 @@ from api.authentication import request_accountability, session_context
 from core.errors import DirectusError, Forbidden, InvalidCredentials, RouteNotFound
 from signin.drivers import configured, provider
 from signin.drivers.base import AuthDriver
-from signin.flow import sign_in, stall, stalled
+from signin.flow import sign_in, stalled
 from signin.refresh import (
     PresentedToken,
     logout,
     logout_everywhere,
     presented_token,
-    refresh,
+    refresh_padded,
 )
 from tokens.cookies import (
     clear_refresh_cookie,
@@ -116,11 +115,6 @@ def signed_out(request: Request) -> HttpResponse:
     if session_cookie().name in request.COOKIES:
         clear_session_cookie(response)
     return response
-
-
-def _stall_on(error: DirectusError, started: float) -> None:
-    if error.stall:
-        stall(started)
 
 
 def credentials_login(driver: AuthDriver, request: Request) -> HttpResponse:
@@ -336,15 +330,9 @@ class RefreshView(APIView):
     )
     def post(self, request: Request) -> HttpResponse:
         data = request.data
-        started = time.monotonic()
         token = presented_token(data, request.COOKIES, refresh_cookie().name, session_cookie().name)
         refuse_cross_site_form(request, token)
-        try:
-            issued = refresh(token, session_context(request))
-        except DirectusError as error:
-            _stall_on(error, started)
-            raise
-        return tokens_response(issued)
+        return tokens_response(refresh_padded(token, session_context(request)))
 
 
 class LogoutView(APIView):

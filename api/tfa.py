@@ -23,10 +23,9 @@ from api.authentication import request_accountability, session_context
 from core.errors import Forbidden, InvalidCredentials, InvalidPayload
 from factors import recovery, totp
 from factors.enrolled import has_any, has_passkey
-from signin.reauth import confirm_code, confirm_password, disable_totp
+from signin.reauth import confirm_code, confirm_password, disable_totp, generate_totp
 from tokens.sessions import SessionContext
 
-NO_EMAIL = "User must have a valid email to enable TFA"
 _ERRORS = OpenApiResponse(description='Error envelope: {"errors": [{"message", "extensions"}]}')
 _DONE = OpenApiResponse(description="Done; no body")
 
@@ -101,16 +100,9 @@ class GenerateView(APIView):
     def post(self, request: Request) -> Response:
         user = _signed_in(request)
         data = _object(request)
-        if user.provider == DEFAULT_PROVIDER:
-            confirm_password(user, _string(data, "password"), session_context(request))
-        if totp.has_totp(user):
-            raise InvalidPayload(totp.ALREADY_SET)
-        if user.provider == DEFAULT_PROVIDER and not user.email:
-            raise InvalidPayload(NO_EMAIL)
-        secret = totp.new_secret()
-        response = Response(
-            {"data": {"secret": secret, "otpauth_url": totp.otpauth_url(user, secret)}}
-        )
+        password = _string(data, "password") if user.provider == DEFAULT_PROVIDER else ""
+        secret, url = generate_totp(user, password, session_context(request))
+        response = Response({"data": {"secret": secret, "otpauth_url": url}})
         response["Cache-Control"] = "no-store"
         return response
 

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from accounts.models import User
+from accounts.models import DEFAULT_PROVIDER, User
 from core.errors import DirectusError, InvalidCredentials, InvalidPayload
 from factors import totp
 from signin.lockout import login_limits, note_failed_attempt, record_failed_login, refuse_throttled
 from tokens.sessions import SessionContext
 
 OTP_INVALID = '"otp" is invalid'
+NO_EMAIL = "User must have a valid email to enable TFA"
 
 
 def confirm_password(user: User, password: str, context: SessionContext) -> None:
@@ -40,6 +41,22 @@ def confirm_code(
     _guard(user, context)
     if not code or not check(user, code):
         raise _wrong(user, context, "invalid_otp", InvalidPayload(OTP_INVALID))
+
+
+def generate_totp(user: User, password: str, context: SessionContext) -> tuple[str, str]:
+    """A new TOTP secret for ``user`` and its ``otpauth://`` URL; nothing is stored until
+    :func:`factors.totp.enable` (contract http-auth.md §7.9 ``/users/me/tfa/generate``). A
+    local user confirms their password first; a user with TOTP already, or a local user
+    without an e-mail, is refused (400)."""
+    local = user.provider == DEFAULT_PROVIDER
+    if local:
+        confirm_password(user, password, context)
+    if totp.has_totp(user):
+        raise InvalidPayload(totp.ALREADY_SET)
+    if local and not user.email:
+        raise InvalidPayload(NO_EMAIL)
+    secret = totp.new_secret()
+    return secret, totp.otpauth_url(user, secret)
 
 
 def disable_totp(user: User, otp: str, context: SessionContext) -> None:

@@ -6,12 +6,20 @@ body has ``refresh_token``; otherwise ``cookie``. Session mode reads the session
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from accounts.models import DEFAULT_PROVIDER, User, UserStatus
-from core.errors import InvalidCredentials, InvalidPayload, RouteNotFound, UserSuspended
+from core.errors import (
+    DirectusError,
+    InvalidCredentials,
+    InvalidPayload,
+    RouteNotFound,
+    UserSuspended,
+)
 from signin.drivers import provider
+from signin.flow import stall
 from tokens.issue import IssuedTokens, issue_tokens
 from tokens.jwt import verify
 from tokens.models import RefreshSession
@@ -108,6 +116,19 @@ def refresh(token: PresentedToken, context: SessionContext) -> IssuedTokens:
     )
     User.objects.filter(pk=user.pk).update(last_access=rotation.opened.row.created_at)
     return issue_tokens(user, rotation.opened, context.ip)
+
+
+def refresh_padded(token: PresentedToken, context: SessionContext) -> IssuedTokens:
+    """:func:`refresh` for a request (``POST /auth/refresh``, GraphQL ``auth_refresh``): a
+    refusal that says the user is not active takes ``LOGIN_STALL_TIME``, like a login
+    (contract §5); an unknown token is answered at once."""
+    started = time.monotonic()
+    try:
+        return refresh(token, context)
+    except DirectusError as error:
+        if error.stall:
+            stall(started)
+        raise
 
 
 def _ask_provider(user: User) -> None:

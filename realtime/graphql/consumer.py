@@ -1,5 +1,6 @@
-"""The ``/graphql`` WebSocket: strawberry's Channels consumer, ``graphql-transport-ws`` only,
-with Directus's auth modes (contract websockets.md §10, observed.md "GraphQL"):
+"""The ``/graphql`` and ``/graphql/system`` WebSockets: strawberry's Channels consumer,
+``graphql-transport-ws`` only, with Directus's auth modes (contract websockets.md §10,
+observed.md "GraphQL"):
 
 * any other subprotocol, or none → accepted, then closed ``4406 Subprotocol not acceptable``;
 * more than ``WEBSOCKETS_GRAPHQL_CONN_LIMIT`` connections → HTTP 403 at the upgrade;
@@ -41,6 +42,7 @@ from typing import Any
 from django.conf import settings
 from graphql import GraphQLError
 from strawberry.channels import GraphQLWSConsumer
+from strawberry.schema import Schema
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
@@ -53,9 +55,11 @@ from realtime.credentials import AuthRequest
 from realtime.http_denial import deny_upgrade
 from realtime.session import AuthPolicy, OnExpiry, SocketSession
 from realtime.timers import Timers
+from tokens.sessions import SessionContext
 
 from .context import GraphQLContext
 from .schema import get_schema
+from .system import get_system_schema
 
 INIT_TIMEOUT = timedelta(seconds=3)
 """graphql-ws's default ``connectionInitWaitTimeout`` (close 4408), as Directus runs it."""
@@ -121,7 +125,7 @@ class GraphQLSocket(GraphQLWSConsumer[GraphQLContext, None]):
 
     def __init__(self) -> None:
         super().__init__(
-            schema=get_schema(),
+            schema=self.served_schema(),
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
             connection_init_wait_timeout=INIT_TIMEOUT,
             # Origins are judged for every socket by the router (realtime.origin.OriginGuard).
@@ -129,6 +133,9 @@ class GraphQLSocket(GraphQLWSConsumer[GraphQLContext, None]):
         )
         self.timers = Timers()
         self.closed = False
+
+    def served_schema(self) -> Schema:
+        return get_schema()
 
     @functools.cached_property
     def session(self) -> SocketSession:
@@ -158,7 +165,8 @@ class GraphQLSocket(GraphQLWSConsumer[GraphQLContext, None]):
         return (await self.session.refresh()).accountability
 
     async def get_context(self, request: Any, response: Any) -> GraphQLContext:
-        return GraphQLContext(caller=self.caller, consumer=self)
+        client = SessionContext.of_scope(self.scope)
+        return GraphQLContext(caller=self.caller, consumer=self, client=client)
 
     def decode_json(self, data: str | bytes) -> object:
         """A frame as :func:`realtime.frames.parse` reads it (a :class:`frames.Refused` goes
@@ -192,3 +200,13 @@ class GraphQLSocket(GraphQLWSConsumer[GraphQLContext, None]):
         if self.run_task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await super().disconnect(code)
+
+
+class SystemGraphQLSocket(GraphQLSocket):
+    """One ``/graphql/system`` connection: the same transport and auth modes (and the same
+    ``WEBSOCKETS_GRAPHQL_*`` settings and connection limit) over the system schema. The auth
+    mutations work in ``json`` mode only (a socket cannot set cookies), and none of them
+    changes the connection's identity."""
+
+    def served_schema(self) -> Schema:
+        return get_system_schema()

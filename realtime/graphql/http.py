@@ -1,4 +1,5 @@
-"""``POST /graphql`` (and ``GET`` for queries): the schema over HTTP.
+"""``POST /graphql`` and ``POST /graphql/system`` (and ``GET`` for queries): the schemas over
+HTTP.
 
 The caller is authenticated exactly as on every REST route (:func:`authenticate_request`:
 Bearer header, ``?access_token=``, session cookie); a bad token is answered with the contract's
@@ -11,6 +12,7 @@ errors with ``extensions.code``. A body the sockets would refuse (nested deeper 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import cache
 from typing import Any, cast
 
@@ -21,6 +23,7 @@ from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 from strawberry.django.views import AsyncGraphQLView
 from strawberry.http import GraphQLHTTPResponse
+from strawberry.schema import Schema
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
@@ -34,10 +37,12 @@ from core.errors import (
 from realtime import frames
 from tokens.authentication import ACCOUNTABILITY_ATTR, authenticate_request
 from tokens.cookies import clear_session_cookie
+from tokens.sessions import SessionContext
 
-from .context import GraphQLContext, fixed_caller
+from .context import GraphQLContext, HttpExchange, fixed_caller
 from .errors import VALIDATION_CODE
 from .schema import get_schema
+from .system import get_system_schema
 
 
 class GraphQLHTTPView(AsyncGraphQLView[GraphQLContext, None]):
@@ -47,7 +52,11 @@ class GraphQLHTTPView(AsyncGraphQLView[GraphQLContext, None]):
         acc = getattr(request, ACCOUNTABILITY_ATTR, None)
         if not isinstance(acc, Accountability):
             acc = public_accountability()
-        return GraphQLContext(caller=fixed_caller(acc))
+        return GraphQLContext(
+            caller=fixed_caller(acc),
+            client=SessionContext.of_request(request),
+            http=HttpExchange(request.COOKIES, response),
+        )
 
     def decode_json(self, data: str | bytes) -> object:
         text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
@@ -90,13 +99,11 @@ def _http_error(request: HttpRequest, exc: HTTPException) -> DirectusError:
 
 
 @cache
-def _view() -> Any:
-    return GraphQLHTTPView.as_view(schema=get_schema(), graphql_ide=None)
+def _view(schema: Callable[[], Schema]) -> Any:
+    return GraphQLHTTPView.as_view(schema=schema(), graphql_ide=None)
 
 
-@csrf_exempt
-async def graphql_http(request: HttpRequest) -> HttpResponseBase:
-    """The ``/graphql`` HTTP endpoint (see the module docstring)."""
+async def _serve(request: HttpRequest, schema: Callable[[], Schema]) -> HttpResponseBase:
     try:
         await database_sync_to_async(authenticate_request)(request)
     except DirectusError as error:
@@ -104,4 +111,16 @@ async def graphql_http(request: HttpRequest) -> HttpResponseBase:
         if getattr(request, "clear_session_cookie", False):
             clear_session_cookie(response)
         return response
-    return await _view()(request)
+    return await _view(schema)(request)
+
+
+@csrf_exempt
+async def graphql_http(request: HttpRequest) -> HttpResponseBase:
+    """The ``/graphql`` HTTP endpoint (see the module docstring)."""
+    return await _serve(request, get_schema)
+
+
+@csrf_exempt
+async def graphql_system_http(request: HttpRequest) -> HttpResponseBase:
+    """The ``/graphql/system`` HTTP endpoint (see the module docstring)."""
+    return await _serve(request, get_system_schema)

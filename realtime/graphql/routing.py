@@ -1,5 +1,6 @@
-"""The ``/graphql`` WebSocket route (``WEBSOCKETS_GRAPHQL_PATH``), present only when
-``WEBSOCKETS_ENABLED`` and ``WEBSOCKETS_GRAPHQL_ENABLED`` are both true."""
+"""The GraphQL WebSocket routes: ``WEBSOCKETS_GRAPHQL_PATH`` (the items schema) and the same
+path with ``/system`` (the system schema), present only when ``WEBSOCKETS_ENABLED`` and
+``WEBSOCKETS_GRAPHQL_ENABLED`` are both true."""
 
 from __future__ import annotations
 
@@ -14,7 +15,10 @@ def graphql_routes() -> list[Any]:
     sockets = settings.DIRECTUS.websockets
     if not (sockets.enabled and sockets.graphql.enabled):
         return []
-    from .consumer import GraphQLSocket
+    from .consumer import GraphQLSocket, SystemGraphQLSocket
 
-    exact = f"^{re.escape(sockets.graphql.path.lstrip('/'))}$"
-    return [re_path(exact, GraphQLSocket.as_asgi())]
+    path = sockets.graphql.path.lstrip("/")
+    return [
+        re_path(f"^{re.escape(path)}$", GraphQLSocket.as_asgi()),
+        re_path(f"^{re.escape(path.rstrip('/'))}/system$", SystemGraphQLSocket.as_asgi()),
+    ]

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping
-from typing import Any, Optional
+from typing import Any, NewType, Optional
 
 import strawberry
 from django.db import models
 from strawberry.scalars import JSON
+from strawberry.types.scalar import ScalarDefinition
 
 from items.registry import CollectionSpec, all_collections
 
@@ -34,6 +35,38 @@ class DeleteOne:
 
     id: strawberry.ID | None = None
 
+
+@strawberry.type(name="delete_many")
+class DeleteMany:
+    """The result of ``delete_<collection>_items``."""
+
+    ids: list[strawberry.ID | None] | None = None
+
+
+GraphQLBigInt = NewType("GraphQLBigInt", int)
+"""Directus's ``GraphQLBigInt`` (``auth_tokens.expires``): an integer sent as a string, since
+JavaScript clients lose the digits of large numbers."""
+
+
+def _bigint_out(value: Any) -> Any:
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def _bigint_in(value: Any) -> int:
+    if not isinstance(value, str) or not value.lstrip("+-").isdigit():
+        raise ValueError("Value must be a String")
+    return int(value)
+
+
+SCALAR_MAP: dict[object, ScalarDefinition] = {
+    GraphQLBigInt: strawberry.scalar(
+        name="GraphQLBigInt",
+        description="BigInt value",
+        serialize=_bigint_out,
+        parse_value=_bigint_in,
+    )
+}
+"""The custom scalars of every schema (``StrawberryConfig.scalar_map``)."""
 
 SCALARS: tuple[tuple[type[models.Field[Any, Any]], Any], ...] = (
     (models.BooleanField, bool),
