@@ -12,7 +12,6 @@ from rest_framework.views import APIView
 
 from api.authentication import signed_in_accountability
 from api.items import FIELDS_ONLY, ItemsView, ItemView
-from core.errors import Forbidden
 from items.query import query_from_params
 from system.users import COLLECTION, UsersService
 
@@ -46,12 +45,7 @@ class MeView(APIView):
     )  # fmt: skip
     def get(self, request: Request) -> Response:
         acc = signed_in_accountability(request)
-        try:
-            item = UsersService(COLLECTION, acc).read_one(
-                acc.user, query_from_params(request.query_params)
-            )
-        except Forbidden:
-            item = {"id": str(acc.user)}
+        item = UsersService(COLLECTION, acc).read_me(query_from_params(request.query_params))
         return Response({"data": item})
 
     @extend_schema(

@@ -13,7 +13,14 @@ from django.db import transaction
 from accounts.models import Access, User, UserStatus
 from accounts.passwords import check_password_policy
 from accounts.permissions import field_forbidden, item_forbidden
-from core.errors import DirectusError, InvalidPayload, RecordNotUnique, UnprocessableContent
+from core.errors import (
+    DirectusError,
+    Forbidden,
+    InvalidPayload,
+    RecordNotUnique,
+    UnprocessableContent,
+)
+from items.service import QueryInput
 from system.base import LAST_ADMIN, Alias, SystemService, active_admins
 from tokens.keys import Actor, set_user_token, validate_user_token
 from tokens.signals import keep_session_family
@@ -86,6 +93,14 @@ class UsersService(SystemService):
     def delete_many(self, keys: Any) -> list[str]:
         self._check_last_admin("delete", keys, None)
         return super().delete_many(keys)
+
+    def read_me(self, query: QueryInput = None) -> dict[str, Any]:
+        """The caller's own record (``/users/me``, ``users_me``): only ``{id}`` when they may
+        not read it (Directus's answer)."""
+        try:
+            return self.read_one(self.acc.user, query)
+        except Forbidden:
+            return {"id": str(self.acc.user)}
 
     def authorise(self, action: str) -> None:
         """Raise 403 unless the caller may ``action`` some users at all (``POST /users/invite``

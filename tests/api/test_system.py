@@ -131,7 +131,8 @@ def test_star_lists_aliases_as_keys(admin, make_role) -> None:
     access = Access.objects.get(role=role)
     row = data(admin.get(f"/roles/{role.pk}"))
     assert row["policies"] == [str(access.pk)]
-    assert row["users"] == [] and row["children"] == []
+    assert row["users"] == []
+    assert row["children"] == []
     assert data(admin.get(f"/policies/{policy.pk}"))["roles"] == [str(access.pk)]
 
 
@@ -140,21 +141,29 @@ def test_query_parameters_apply(admin, make_role) -> None:
         make_role(name)
     response = admin.get(
         "/roles",
-        {"fields": "name", "sort": "-name", "limit": 2, "meta": "*", "filter": '{"name":{"_neq":"Administrator"}}'},
-    )  # fmt: skip
+        {
+            "fields": "name",
+            "sort": "-name",
+            "limit": 2,
+            "meta": "*",
+            "filter": '{"name":{"_neq":"Administrator"}}',
+        },
+    )
     body = response.json()
     assert body["data"] == [{"name": "Charlie"}, {"name": "Bravo"}]
     assert body["meta"]["filter_count"] == 3
     assert data(admin.get("/roles", {"search": "alph", "fields": "name"})) == [{"name": "Alpha"}]
     bad = admin.get("/roles", {"filter": "{not json"})
-    assert bad.status_code == 400 and code(bad) == "INVALID_QUERY"
+    assert bad.status_code == 400
+    assert code(bad) == "INVALID_QUERY"
 
 
 def test_a_role_cannot_become_its_own_ancestor(admin) -> None:
     top = Role.objects.create(name="Top")
     middle = Role.objects.create(name="Middle", parent=top)
     response = admin.patch(f"/roles/{top.pk}", {"parent": str(middle.pk)}, format="json")
-    assert response.status_code == 400 and code(response) == "INVALID_PAYLOAD"
+    assert response.status_code == 400
+    assert code(response) == "INVALID_PAYLOAD"
     response = admin.patch(f"/roles/{top.pk}", {"parent": {"id": str(top.pk)}}, format="json")
     assert response.status_code == 400
     top.refresh_from_db()
@@ -163,7 +172,8 @@ def test_a_role_cannot_become_its_own_ancestor(admin) -> None:
 
 def test_the_public_policy_and_the_last_admin_stay(admin, admin_user) -> None:
     response = admin.delete(f"/policies/{PUBLIC_POLICY_ID}")
-    assert response.status_code == 422 and code(response) == "UNPROCESSABLE_CONTENT"
+    assert response.status_code == 422
+    assert code(response) == "UNPROCESSABLE_CONTENT"
     assert Policy.objects.filter(pk=PUBLIC_POLICY_ID).exists()
 
     role = admin_user.role
@@ -226,7 +236,8 @@ def test_access_rows_attach_to_a_role_or_a_user_not_both(admin, make_role, make_
         {"policy": str(policy.pk), "role": str(role.pk), "user": str(user.pk)},
         format="json",
     )
-    assert response.status_code == 400 and code(response) == "INVALID_PAYLOAD"
+    assert response.status_code == 400
+    assert code(response) == "INVALID_PAYLOAD"
     response = admin.post(
         "/access", {"policy": str(policy.pk), "role": "00000000-0000-0000-0000-000000000000"},
         format="json",
@@ -242,15 +253,21 @@ def test_user_policies_are_an_alias_too(admin, make_role) -> None:
     user = data(
         admin.post(
             "/users",
-            {"email": "p@example.com", "password": PASSWORD, "policies": [{"policy": str(policy.pk)}]},
+            {
+                "email": "p@example.com",
+                "password": PASSWORD,
+                "policies": [{"policy": str(policy.pk)}],
+            },
             format="json",
         )
-    )  # fmt: skip
+    )
     assert Access.objects.filter(user_id=user["id"], policy=policy).exists()
     read = data(admin.get(f"/users/{user['id']}", {"fields": "email,policies.policy.id"}))
     assert read == {"email": "p@example.com", "policies": [{"policy": {"id": str(policy.pk)}}]}
-    patched = admin.patch(f"/users/{user['id']}", {"policies": {"delete": [read and
-                          str(Access.objects.get(user_id=user['id']).pk)]}}, format="json")  # fmt: skip
+    attached = str(Access.objects.get(user_id=user["id"]).pk)
+    patched = admin.patch(
+        f"/users/{user['id']}", {"policies": {"delete": [attached]}}, format="json"
+    )
     assert patched.status_code in (200, 204)
     assert not Access.objects.filter(user_id=user["id"]).exists()
 
