@@ -26,7 +26,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from items import registry
-from system.services import system_collections
+from system.services import SYSTEM_SERVICES, system_collections
 from system.users import COLLECTION as USERS
 
 from . import operations
@@ -64,11 +64,19 @@ def server_ping() -> str:
     return "pong"
 
 
+def _aliases() -> dict[str, list[tuple[str, str]]]:
+    """The one-to-many fields of the system services (a role's ``policies``…)."""
+    return {
+        collection: [(alias.name, alias.collection) for alias in getattr(factory, "aliases", ())]
+        for collection, factory in SYSTEM_SERVICES.items()
+    }
+
+
 @cache
 def get_system_schema() -> strawberry.Schema:
     """The schema (built on first use, after the items registry is complete)."""
     roots = system_roots()
-    types = item_types(root.spec for root in roots)
+    types = item_types((root.spec for root in roots), _aliases())
     queries: list[Any] = [strawberry.field(resolver=server_ping, graphql_type=nullable(str))]
     mutations = auth_mutations()
     if USERS in types:

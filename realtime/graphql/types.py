@@ -95,8 +95,13 @@ def lookup(source: Any, name: str) -> Any:
     return getattr(source, name, None)
 
 
-def item_types(specs: Iterable[CollectionSpec]) -> dict[str, type]:
-    """One strawberry type per collection in ``specs`` and every collection they relate to."""
+def item_types(
+    specs: Iterable[CollectionSpec],
+    aliases: Mapping[str, Iterable[tuple[str, str]]] | None = None,
+) -> dict[str, type]:
+    """One strawberry type per collection in ``specs`` and every collection they relate to;
+    ``aliases`` adds one-to-many fields (collection → ``(field, related collection)``), lists
+    of the related type, when that type is built too."""
     reachable = _with_related(list(specs))
     classes: dict[str, type] = {spec.name: type(spec.name, (), {}) for spec in reachable}
     for spec in reachable:
@@ -104,7 +109,10 @@ def item_types(specs: Iterable[CollectionSpec]) -> dict[str, type]:
         cls.__annotations__ = {
             name: nullable(_field_type(spec, name, classes)) for name in spec.fields
         }
-        for name in spec.fields:
+        for name, related in (aliases or {}).get(spec.name, ()):
+            if related in classes:
+                cls.__annotations__[name] = nullable(list_of(nullable(classes[related])))
+        for name in cls.__annotations__:
             setattr(cls, name, None)
         strawberry.type(cls, name=spec.name, description=f'Items of "{spec.name}".')
     return classes

@@ -353,3 +353,24 @@ def test_the_graphql_limits_apply(client: Client, admin_token: str) -> None:
     assert cost["data"] is None
     assert codes(cost) == ["GRAPHQL_VALIDATION"]
     assert "rows" in cost["errors"][0]["message"]
+
+
+def test_one_to_many_aliases_are_lists_of_the_related_type(
+    client: Client, make_role: Any, admin_token: str
+) -> None:
+    """``roles { policies { policy { name } } }``: the junction rows, through their service."""
+    _role, policy = make_role("Graph readers")
+    query = (
+        '{ roles(filter: {name: {_eq: "Graph readers"}}, limit: 5) '
+        "{ name policies { policy { name } } users { email } } "
+        f'policies_by_id(id: "{policy.pk}") {{ name roles {{ role {{ name }} }} }} }}'
+    )
+    body = gql(client, query, admin_token)
+    assert "errors" not in body, body
+    assert body["data"]["roles"] == [
+        {"name": "Graph readers", "policies": [{"policy": {"name": "Graph readers policy"}}],
+         "users": []},
+    ]  # fmt: skip
+    assert body["data"]["policies_by_id"] == {
+        "name": "Graph readers policy", "roles": [{"role": {"name": "Graph readers"}}],
+    }  # fmt: skip
