@@ -30,11 +30,14 @@ from accounts.accountability import Accountability
 from accounts.audit import record_event
 from accounts.models import Access, AuthEventKind, AuthOutcome, User, UserStatus
 from accounts.permissions import field_forbidden
-from core.errors import Forbidden, InvalidPayload, UnprocessableContent
+from core.errors import Forbidden, InvalidPayload, InvalidQuery, UnprocessableContent
 from items.query import Query, parse_query
 from items.service import ItemsService, Page, QueryInput
 
 LAST_ADMIN = "Cannot remove the last admin user from the system"
+#: At most this many related rows are read for one alias of one request (a role with a hundred
+#: thousand users is listed through ``/users?filter[role]``, with a limit).
+MAX_ALIAS_ROWS = 10_000
 
 
 @dataclass(frozen=True, eq=False)
@@ -170,10 +173,16 @@ class SystemService(ItemsService):
         query = Query(
             fields=(*fields, alias.field, related_pk),
             filter={"_and": [{alias.field: {"_in": keys}}, dict(alias.where)]},
-            limit=None,
+            limit=MAX_ALIAS_ROWS + 1,
         )
+        rows = nested.read_many(query).data if keys else []
+        if len(rows) > MAX_ALIAS_ROWS:
+            raise InvalidQuery(
+                f'"{alias.name}" has more than {MAX_ALIAS_ROWS} rows here: read '
+                f'"{alias.collection}" with a filter and a limit instead'
+            )
         groups: dict[str, list[Any]] = {}
-        for row in nested.read_many(query).data if keys else []:
+        for row in rows:
             parent = row.get(alias.field)
             parent = parent.get(self._spec().pk_name) if isinstance(parent, dict) else parent
             if not sub:

@@ -390,3 +390,15 @@ def test_only_admins_grant_admin_access(api, make_role, make_user, grant) -> Non
     # what they were granted still works
     created = data(api.post("/policies", {"name": "Plain"}, format="json"))
     assert created["name"] == "Plain"
+
+
+def test_alias_reads_are_capped(admin, make_role, monkeypatch) -> None:
+    from system import base
+
+    monkeypatch.setattr(base, "MAX_ALIAS_ROWS", 2)
+    role, _ = make_role("Crowd")
+    for n in range(3):
+        User.objects.create_user(f"crowd{n}@example.com", PASSWORD, role=role)
+    response = admin.get(f"/roles/{role.pk}", {"fields": "users"})
+    assert response.status_code == 400
+    assert code(response) == "INVALID_QUERY"
