@@ -402,3 +402,33 @@ def test_alias_reads_are_capped(admin, make_role, monkeypatch) -> None:
     response = admin.get(f"/roles/{role.pk}", {"fields": "users"})
     assert response.status_code == 400
     assert code(response) == "INVALID_QUERY"
+
+
+@pytest.mark.parametrize(
+    ("route", "body"),
+    [
+        ("/roles", {"name": 5}),
+        ("/roles", {"name": "x", "parent": "not-a-uuid"}),
+        ("/roles", {"name": "x", "nope": 1}),
+        ("/roles", {"name": "x", "policies": "abc"}),
+        ("/roles", {"name": "x", "policies": [{"policy": "00000000-0000-0000-0000-000000000000"}]}),
+        ("/roles", {"name": "x", "policies": {"create": "no"}}),
+        ("/roles", ["not an object"]),
+        ("/roles", "text"),
+        ("/policies", {"name": "x", "admin_access": "yes"}),
+        ("/policies", {"name": "x", "ip_access": "300.1.1.1"}),
+        ("/policies", {"name": "x", "permissions": [5]}),
+        ("/policies", {"name": "x", "roles": [{"sort": 1}]}),
+        ("/access", {"policy": None}),
+        ("/permissions", {"policy": "nope", "collection": "articles", "action": "read"}),
+        ("/users", {"email": "bad@example.com", "policies": [{"policy": 7}]}),
+    ],
+)
+def test_bad_bodies_are_4xx_and_write_nothing(admin, route, body) -> None:
+    counts = (Role.objects.count(), Policy.objects.count(), Access.objects.count(),
+              Permission.objects.count(), User.objects.count())  # fmt: skip
+    response = admin.post(route, body, format="json")
+    assert 400 <= response.status_code < 500, response.content
+    assert response.json()["errors"][0]["extensions"]["code"]
+    assert counts == (Role.objects.count(), Policy.objects.count(), Access.objects.count(),
+                      Permission.objects.count(), User.objects.count())  # fmt: skip
