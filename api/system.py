@@ -18,7 +18,7 @@ from accounts.models import Action, Policy
 from accounts.permissions import rules_for
 from api.authentication import request_accountability
 from api.items import FIELDS_ONLY, ItemsView, ItemView
-from core.errors import DirectusError, Forbidden
+from core.errors import Forbidden
 from items import registry
 from items.query import Query, query_from_params
 from system.access_model import RolesService
@@ -121,7 +121,8 @@ class PermissionsMeItemView(APIView):
         if acc.user is None:
             raise Forbidden()
         service = service_for(collection, acc)
-        answer = {action: {"access": _may(service, action, pk)} for action in ROW_ACTIONS}
+        keys = None if pk is None else [pk]
+        answer = {action: {"access": service.permits(action, keys)} for action in ROW_ACTIONS}
         return Response({"data": answer})
 
 
@@ -134,17 +135,6 @@ class PermissionsMeCollectionView(PermissionsMeItemView):
     )  # fmt: skip
     def get(self, request: Request, collection: str, pk: str | None = None) -> Response:
         return super().get(request, collection)
-
-
-def _may(service: Any, action: str, pk: str | None) -> bool:
-    try:
-        scope = service._scope(action)
-        if pk is None:
-            return True
-        key = service._keys([pk])[0]
-        return bool(service._all().filter(scope.visible(), pk=key).exists())
-    except DirectusError:
-        return False
 
 
 class PoliciesMeGlobalsView(APIView):

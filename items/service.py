@@ -24,7 +24,7 @@ from accounts.permissions import (
     substitute,
     variables_for,
 )
-from core.errors import Forbidden, InvalidPayload, InvalidQuery
+from core.errors import DirectusError, Forbidden, InvalidPayload, InvalidQuery
 from items import registry
 from items.aggregate import aggregate
 from items.checks import check_foreign_keys, check_unique, check_validation, integrity_errors
@@ -173,6 +173,18 @@ class ItemsService:
             allowed.delete()
             self._publish("delete", [str(pk) for pk in pks], rows)
         return [str(pk) for pk in pks]
+
+    def permits(self, action: str, keys: list[Any] | None = None) -> bool:
+        """Whether the caller may ``action`` some items, or (with ``keys``) every one of
+        them (a malformed or missing key: no)."""
+        try:
+            scope = self._scope(action)
+            if keys is None:
+                return True
+            pks = self._keys(keys)
+        except DirectusError:
+            return False
+        return self._all().filter(scope.visible(), pk__in=pks).count() == len(set(pks))
 
     # ------------------------------------------------------------ helpers
 

@@ -18,7 +18,7 @@ admin-only unless a policy grants more."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 from django.core.exceptions import ValidationError
 
@@ -28,7 +28,7 @@ from accounts.permissions import FilterError, field_forbidden, validate_filter_s
 from core.errors import InvalidPayload, UnprocessableContent
 from items import registry
 
-from .base import Alias, SystemService
+from .base import Alias, SystemService, aliases_of
 
 ROLES = "directus_roles"
 POLICIES = "directus_policies"
@@ -39,37 +39,7 @@ PUBLIC_POLICY = "The public policy can't be deleted"
 MAX_ROLE_DEPTH = 100
 
 
-def _keys_of(data: Any, fields: tuple[str, ...]) -> Any:
-    """``data`` with each many-to-one in ``fields`` given as ``{"id": …}`` reduced to the key."""
-    if not isinstance(data, Mapping):
-        return data
-    out = dict(data)
-    for name in fields:
-        value = out.get(name)
-        if isinstance(value, Mapping) and set(value) == {"id"}:
-            out[name] = value["id"]
-    return out
-
-
-class _Normalised(SystemService):
-    """Reduces many-to-one objects to keys before the items service sees the payload."""
-
-    relations: ClassVar[tuple[str, ...]] = ()
-
-    def create_many(self, items: Any) -> list[str]:
-        if isinstance(items, list):
-            items = [self.check(_keys_of(item, self.relations), None) for item in items]
-        return super().create_many(items)
-
-    def update_many(self, keys: Any, data: Any) -> list[str]:
-        return super().update_many(keys, self.check(_keys_of(data, self.relations), keys))
-
-    def check(self, data: Any, keys: Any) -> Any:
-        """The collection's own payload rules (after the caller may write at all)."""
-        return data
-
-
-class RolesService(_Normalised):
+class RolesService(SystemService):
     collection_name = ROLES
     relations = ("parent",)
     aliases = (
@@ -101,7 +71,7 @@ def _refuse_cycle(key: str, parent: Any) -> None:
     raise InvalidPayload(f"The role tree can't be deeper than {MAX_ROLE_DEPTH} levels")
 
 
-class PoliciesService(_Normalised):
+class PoliciesService(SystemService):
     collection_name = POLICIES
     aliases = (
         Alias("permissions", PERMISSIONS, "policy"),
@@ -128,7 +98,7 @@ class PoliciesService(_Normalised):
         return super().delete_many(keys)
 
 
-class PermissionsService(_Normalised):
+class PermissionsService(SystemService):
     collection_name = PERMISSIONS
     relations = ("policy",)
 
@@ -143,11 +113,10 @@ class PermissionsService(_Normalised):
                 raise InvalidPayload('"fields" has to be a CSV string or an array of strings')
             data["fields"] = ",".join(names)
         collection = data.get("collection")
-        if isinstance(collection, str) and registry.get(collection) is None:
+        spec = registry.get(collection) if isinstance(collection, str) else None
+        if isinstance(collection, str) and spec is None:
             raise InvalidPayload(f'Collection "{collection}" doesn\'t exist')
-        if isinstance(collection, str) and isinstance(data.get("fields"), str):
-            spec = registry.get(collection)
-            assert spec is not None
+        if spec is not None and isinstance(data.get("fields"), str):
             for name in (f.strip() for f in data["fields"].split(",")):
                 if name and name != "*" and name not in spec.fields and not _alias(spec, name):
                     raise InvalidPayload(f'Field "{name}" doesn\'t exist in "{collection}"')
@@ -163,14 +132,10 @@ class PermissionsService(_Normalised):
 
 def _alias(spec: registry.CollectionSpec, name: str) -> bool:
     """Whether ``name`` is an alias field of a system collection (granted like any field)."""
-    from system.services import SYSTEM_SERVICES
-
-    service = SYSTEM_SERVICES.get(spec.name)
-    aliases = getattr(service, "aliases", ())
-    return any(alias.name == name for alias in aliases)
+    return any(alias.name == name for alias in aliases_of(spec.name))
 
 
-class AccessService(_Normalised):
+class AccessService(SystemService):
     collection_name = ACCESS
     relations = ("role", "user", "policy")
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Literal
 
@@ -29,7 +30,7 @@ from django.db.models import Q
 from accounts.accountability import Accountability
 from accounts.audit import record_event
 from accounts.models import Access, AuthEventKind, AuthOutcome, User, UserStatus
-from accounts.permissions import field_forbidden
+from accounts.permissions import compile_filter, field_forbidden, item_forbidden, model_resolver
 from core.errors import Forbidden, InvalidPayload, InvalidQuery, UnprocessableContent
 from items.query import Query, parse_query
 from items.service import ItemsService, Page, QueryInput
@@ -38,6 +39,10 @@ LAST_ADMIN = "Cannot remove the last admin user from the system"
 #: At most this many related rows are read for one alias of one request (a role with a hundred
 #: thousand users is listed through ``/users?filter[role]``, with a limit).
 MAX_ALIAS_ROWS = 10_000
+
+#: Set while a system write is guarded: the nested writes it makes (an alias's rows) are part
+#: of its transaction, and its last-admin check covers them.
+_guarding: ContextVar[bool] = ContextVar("system_write_guarded", default=False)
 
 
 @dataclass(frozen=True, eq=False)
@@ -66,16 +71,62 @@ def active_admins(exclude: set[str] | None = None) -> int:
     return users.exclude(pk__in=exclude or set()).count()
 
 
+_SERVICES: dict[str, type[SystemService]] = {}
+
+
+def service_for(collection: str, accountability: Accountability) -> ItemsService:
+    """The service for ``collection`` as ``accountability``: a system collection's own
+    service, or the items service (which treats unknown and system names as forbidden)."""
+    service = _SERVICES.get(collection)
+    if service is not None:
+        return service(collection, accountability)
+    return ItemsService(collection, accountability)
+
+
+def registered() -> dict[str, type[SystemService]]:
+    """Every system collection and its service, in the order they were defined."""
+    return dict(_SERVICES)
+
+
+def aliases_of(collection: str) -> tuple[Alias, ...]:
+    """The one-to-many aliases of a system collection (none for any other)."""
+    service = _SERVICES.get(collection)
+    return service.aliases if service is not None else ()
+
+
+def _keys_of(data: Any, fields: tuple[str, ...]) -> Any:
+    """``data`` with each many-to-one in ``fields`` given as ``{"id": …}`` reduced to the key."""
+    if not isinstance(data, Mapping):
+        return data
+    out = dict(data)
+    for name in fields:
+        value = out.get(name)
+        if isinstance(value, Mapping) and set(value) == {"id"}:
+            out[name] = value["id"]
+    return out
+
+
 class SystemService(ItemsService):
-    """The items service for one system collection (``collection_name``)."""
+    """The items service for one system collection (``collection_name``); each subclass that
+    names one is what :func:`service_for` answers for it."""
 
     collection_name: ClassVar[str]
     aliases: ClassVar[tuple[Alias, ...]] = ()
-    #: Whether writes are recorded as ``access.changed`` auth events.
-    audited: ClassVar[bool] = True
+    #: Many-to-one fields that may also be written as ``{"id": …}`` (the Data Studio's form).
+    relations: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "collection_name" in cls.__dict__:
+            _SERVICES[cls.collection_name] = cls
 
     def __init__(self, collection: str | None, accountability: Accountability, **_: Any) -> None:
         super().__init__(self.collection_name, accountability, allow_system=True)
+
+    def check(self, data: Any, keys: Any) -> Any:
+        """The collection's own payload rules, on a payload with many-to-one objects reduced
+        to keys (``keys`` None: a create); returns the payload to write."""
+        return data
 
     # ------------------------------------------------------------ reads
 
@@ -193,8 +244,6 @@ class SystemService(ItemsService):
         return groups
 
     def _nested(self, alias: Alias) -> ItemsService:
-        from system.services import service_for
-
         return service_for(alias.collection, self.acc)
 
     # ------------------------------------------------------------ writes
@@ -203,7 +252,8 @@ class SystemService(ItemsService):
         if not isinstance(items, list):
             return super().create_many(items)
         self._scope("create")
-        split = [self._take_aliases(item, "create") for item in items]
+        checked = [self.check(_keys_of(item, self.relations), None) for item in items]
+        split = [self._take_aliases(item, "create") for item in checked]
         with self._guarded("create") as keys:
             created = super().create_many([plain for plain, _ in split])
             for key, (_, aliases) in zip(created, split, strict=True):
@@ -213,15 +263,9 @@ class SystemService(ItemsService):
 
     def update_many(self, keys: Any, data: Any) -> list[str]:
         self._scope("update")
-        plain, aliases = self._take_aliases(data, "update")
         with self._guarded("update") as written:
-            updated = super().update_many(keys, plain) if plain or not aliases else keys
-            if not plain and aliases:
-                updated = self._updatable(keys)
-            for key in updated:
-                self._write_aliases(key, aliases, creating=False)
-            written.extend(updated)
-        return [str(key) for key in updated]
+            written.extend(self._update_with_aliases(keys, data))
+        return written
 
     def update_batch(self, items: Any) -> list[str]:
         self._scope("update")
@@ -233,7 +277,7 @@ class SystemService(ItemsService):
                 if pk_name not in item:
                     return super().update_batch(items)  # its error names the missing key
                 data = {k: v for k, v in item.items() if k != pk_name}
-                written.extend(self.update_many([item[pk_name]], data))
+                written.extend(self._update_with_aliases([item[pk_name]], data))
         return written
 
     def delete_many(self, keys: Any) -> list[str]:
@@ -241,15 +285,20 @@ class SystemService(ItemsService):
             written.extend(super().delete_many(keys))
         return written
 
-    def _updatable(self, keys: Any) -> list[str]:
-        """Keys the caller may update (all of them, or 403), for a payload of aliases only."""
-        from accounts.permissions import item_forbidden
-
-        pks = self._keys(keys)
-        allowed = self._all().filter(self._scope("update").visible(), pk__in=pks)
-        if allowed.count() != len(set(pks)):
+    def _update_with_aliases(self, keys: Any, data: Any) -> list[str]:
+        """Update ``keys`` with ``data`` and its aliases, inside the caller's guard."""
+        plain, aliases = self._take_aliases(
+            self.check(_keys_of(data, self.relations), keys), "update"
+        )
+        if plain or not aliases:
+            updated = super().update_many(keys, plain)
+        elif self.permits("update", keys):  # aliases only: the targets must still be updatable
+            updated = [str(pk) for pk in self._keys(keys)]
+        else:
             raise item_forbidden()
-        return [str(pk) for pk in pks]
+        for key in updated:
+            self._write_aliases(key, aliases, creating=False)
+        return updated
 
     def _take_aliases(self, data: Any, action: str) -> tuple[Any, dict[Alias, Any]]:
         """``data`` without its alias fields, and those fields (each granted to the caller's
@@ -327,8 +376,6 @@ class SystemService(ItemsService):
         model = nested._spec().model
         rows = model._default_manager.filter(**{alias.field: key})
         if alias.where:
-            from accounts.permissions import compile_filter, model_resolver
-
             rows = rows.filter(compile_filter(dict(alias.where), model_resolver(model)))
         return [str(pk) for pk in rows.values_list("pk", flat=True)]
 
@@ -342,14 +389,20 @@ class SystemService(ItemsService):
     @contextmanager
     def _guarded(self, action: str) -> Iterator[list[str]]:
         """One transaction for the whole request; refused (422) when it leaves no active admin
-        where there was one; recorded in the auth log once it is written."""
+        where there was one (checked once, by the outermost guard); recorded in the auth log
+        once it is written."""
         keys: list[str] = []
-        with transaction.atomic():
-            admins = active_admins()
-            yield keys
-            if admins and not active_admins():
-                raise UnprocessableContent(LAST_ADMIN)
-        if self.audited and keys:
+        outermost = not _guarding.get()
+        token = _guarding.set(True)
+        try:
+            with transaction.atomic():
+                admins = active_admins() if outermost else 0
+                yield keys
+                if admins and not active_admins():
+                    raise UnprocessableContent(LAST_ADMIN)
+        finally:
+            _guarding.reset(token)
+        if keys:
             self._record(action, keys)
 
     def _record(self, action: str, keys: list[str]) -> None:

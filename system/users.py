@@ -186,19 +186,11 @@ class UsersService(SystemService):
         ``data`` None means the targets are being deleted."""
         if isinstance(data, Mapping) and _still_admin(data):
             return
-        if not isinstance(keys, list) or not self._may(action, keys):
+        if not isinstance(keys, list) or not self.permits(action, keys):
             return
         targets = {str(k) for k in keys}
         if active_admins() > 0 and active_admins(exclude=targets) == 0:
             raise UnprocessableContent(LAST_ADMIN)
-
-    def _may(self, action: str, keys: list[Any]) -> bool:
-        try:
-            pks = self._keys(keys)
-            scope = self._scope(action)
-        except DirectusError:
-            return False
-        return self._all().filter(scope.visible(), pk__in=pks).count() == len(set(pks))
 
     @contextmanager
     def _keeping_current_session(self) -> Iterator[None]:

@@ -26,7 +26,8 @@ import strawberry
 from strawberry.scalars import JSON
 
 from items import registry
-from system.services import SYSTEM_SERVICES, system_collections
+from system.base import aliases_of
+from system.services import system_collections
 from system.users import COLLECTION as USERS
 
 from . import operations
@@ -67,8 +68,8 @@ def server_ping() -> str:
 def _aliases() -> dict[str, list[tuple[str, str]]]:
     """The one-to-many fields of the system services (a role's ``policies``…)."""
     return {
-        collection: [(alias.name, alias.collection) for alias in getattr(factory, "aliases", ())]
-        for collection, factory in SYSTEM_SERVICES.items()
+        collection: [(alias.name, alias.collection) for alias in aliases_of(collection)]
+        for collection in system_collections()
     }
 
 

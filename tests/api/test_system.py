@@ -432,3 +432,19 @@ def test_bad_bodies_are_4xx_and_write_nothing(admin, route, body) -> None:
     assert response.json()["errors"][0]["extensions"]["code"]
     assert counts == (Role.objects.count(), Policy.objects.count(), Access.objects.count(),
                       Permission.objects.count(), User.objects.count())  # fmt: skip
+
+
+def test_a_batch_update_is_one_auth_event_and_one_admin_check(admin, monkeypatch) -> None:
+    from system import base
+
+    one = data(admin.post("/roles", [{"name": "B1"}, {"name": "B2"}], format="json"))
+    before = AuthEvent.objects.filter(kind="access.changed").count()
+    counts: list[int] = []
+    real = base.active_admins
+    monkeypatch.setattr(base, "active_admins", lambda *a, **k: counts.append(1) or real(*a, **k))
+    body = [{"id": row["id"], "icon": "star"} for row in one]
+    assert admin.patch("/roles", body, format="json").status_code == 200
+    events = AuthEvent.objects.filter(kind="access.changed").order_by("created_at")
+    assert events.count() == before + 1
+    assert sorted(events.last().details["keys"]) == sorted(row["id"] for row in one)
+    assert len(counts) == 2  # before and after, by the outermost guard only
