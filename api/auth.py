@@ -37,8 +37,8 @@ from tokens.cookies import (
     clear_session_cookie,
     refresh_cookie,
     session_cookie,
-    set_refresh_cookie,
-    set_session_cookie,
+    set_token_cookie,
+    token_data,
 )
 from tokens.issue import IssuedTokens
 
@@ -85,24 +85,8 @@ _ERRORS = OpenApiResponse(description='Error envelope: {"errors": [{"message", "
 
 def tokens_response(issued: IssuedTokens) -> HttpResponse:
     """The body and cookie of a login or refresh, by mode (contract §7.1)."""
-    if issued.mode == "session":
-        response = JsonResponse({"data": {"expires": issued.expires_ms}})
-        set_session_cookie(response, issued.access_token)
-    elif issued.mode == "cookie":
-        response = JsonResponse(
-            {"data": {"expires": issued.expires_ms, "access_token": issued.access_token}}
-        )
-        set_refresh_cookie(response, issued.refresh_token)
-    else:
-        response = JsonResponse(
-            {
-                "data": {
-                    "expires": issued.expires_ms,
-                    "refresh_token": issued.refresh_token,
-                    "access_token": issued.access_token,
-                }
-            }
-        )
+    response = JsonResponse({"data": token_data(issued)})
+    set_token_cookie(response, issued)
     response["Cache-Control"] = "no-store"
     return response
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from django.conf import settings
 from django.http import HttpResponse
 
 from core.config import Cookie
+
+if TYPE_CHECKING:
+    from tokens.issue import IssuedTokens
 
 SameSite = Literal["Lax", "Strict", "None"]
 
@@ -58,3 +61,26 @@ def clear_refresh_cookie(response: HttpResponse) -> None:
 
 def clear_session_cookie(response: HttpResponse) -> None:
     _clear(response, session_cookie())
+
+
+def token_data(issued: IssuedTokens) -> dict[str, Any]:
+    """What a login or refresh answers, by mode (contract §7.1): ``session`` only
+    ``expires``, ``cookie`` also the access token, ``json`` both tokens."""
+    if issued.mode == "session":
+        return {"expires": issued.expires_ms}
+    if issued.mode == "cookie":
+        return {"expires": issued.expires_ms, "access_token": issued.access_token}
+    return {
+        "expires": issued.expires_ms,
+        "refresh_token": issued.refresh_token,
+        "access_token": issued.access_token,
+    }
+
+
+def set_token_cookie(response: HttpResponse, issued: IssuedTokens) -> None:
+    """The cookie of a login or refresh, by mode: the session cookie (``session``), the
+    refresh cookie (``cookie``), none (``json``)."""
+    if issued.mode == "session":
+        set_session_cookie(response, issued.access_token)
+    elif issued.mode == "cookie":
+        set_refresh_cookie(response, issued.refresh_token)

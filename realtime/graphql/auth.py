@@ -51,8 +51,8 @@ from tokens.cookies import (
     clear_session_cookie,
     refresh_cookie,
     session_cookie,
-    set_refresh_cookie,
-    set_session_cookie,
+    set_token_cookie,
+    token_data,
 )
 from tokens.issue import IssuedTokens
 
@@ -96,20 +96,11 @@ def _check_transport(context: GraphQLContext, mode: AuthMode) -> None:
 
 
 def _rendered(issued: IssuedTokens, context: GraphQLContext) -> dict[str, Any]:
-    """The ``auth_tokens`` of a login or refresh and its cookie, by mode (REST's
-    ``api.auth.tokens_response`` in GraphQL's shape)."""
-    http = context.http
-    if issued.mode == "session" and http is not None:
-        set_session_cookie(http.response, issued.access_token)
-        return {"expires": issued.expires_ms}
-    if issued.mode == "cookie" and http is not None:
-        set_refresh_cookie(http.response, issued.refresh_token)
-        return {"expires": issued.expires_ms, "access_token": issued.access_token}
-    return {
-        "expires": issued.expires_ms,
-        "refresh_token": issued.refresh_token,
-        "access_token": issued.access_token,
-    }
+    """The ``auth_tokens`` of a login or refresh and its cookie, by mode (what REST's
+    ``api.auth.tokens_response`` answers, in GraphQL's shape)."""
+    if context.http is not None:
+        set_token_cookie(context.http.response, issued)
+    return token_data(issued)
 
 
 def login(
