@@ -17,6 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 from django.conf import settings
 from django.contrib.auth.hashers import Argon2PasswordHasher
 
+from core.slots import released
+
 #: How much lower than the request threads hashing threads are scheduled.
 HASH_NICENESS = 10
 
@@ -58,7 +60,11 @@ class ConfiguredArgon2PasswordHasher(Argon2PasswordHasher):
         return int(settings.DIRECTUS.hashing.parallelism)
 
     def encode(self, password: str, salt: str) -> str:
-        return hashing_pool().submit(super().encode, password, salt).result()
+        future = hashing_pool().submit(super().encode, password, salt)
+        with released():  # the request's slot (core.slots) is not needed while it hashes
+            return future.result()
 
     def verify(self, password: str, encoded: str) -> bool:
-        return hashing_pool().submit(super().verify, password, encoded).result()
+        future = hashing_pool().submit(super().verify, password, encoded)
+        with released():
+            return future.result()

@@ -21,6 +21,7 @@ import requests
 from django.conf import settings
 
 from core.config.outbound import Outbound
+from core.slots import released
 
 USER_AGENT = "directus-auth-server"
 MAX_BYTES = 512 * 1024
@@ -104,7 +105,15 @@ def fetch_bytes(
     headers: dict[str, str] | None = None,
     proxy: str | None = None,
 ) -> bytes:
-    """GET ``url``'s body (a SAML metadata document), bounded as :func:`fetch_json` is."""
+    """GET ``url``'s body (a SAML metadata document), bounded as :func:`fetch_json` is. The
+    request's slot (:mod:`core.slots`) is given back while waiting on the other host."""
+    with released():
+        return _fetch_bytes(url, timeout=timeout, max_bytes=max_bytes, headers=headers, proxy=proxy)
+
+
+def _fetch_bytes(
+    url: str, *, timeout: float, max_bytes: int, headers: dict[str, str] | None, proxy: str | None
+) -> bytes:
     host = urlsplit(url).hostname or "?"
     deadline = time.monotonic() + timeout
     session = requests.Session()
@@ -149,7 +158,8 @@ def session_for(url: str, *, timeout: float, proxy: str | None = None) -> reques
     def bounded(method: str, url: str, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", (timeout, timeout))
         kwargs.setdefault("allow_redirects", False)
-        return request(method, url, **kwargs)
+        with released():
+            return request(method, url, **kwargs)
 
     session.request = bounded  # type: ignore[method-assign,assignment]
     return session

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import connection
 
 from core.ratelimit import RateLimiter
+from core.slots import released
 
 SERVICE = "authentication"
 PASSWORD_REQUEST_STALL_S = 0.5
@@ -43,4 +44,5 @@ def padded(seconds: float = PASSWORD_REQUEST_STALL_S) -> Iterator[None]:
         if remaining > 0:
             if not connection.in_atomic_block:
                 connection.close()
-            time.sleep(remaining)
+            with released():
+                time.sleep(remaining)

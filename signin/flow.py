@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from accounts.models import User, UserStatus
 from core.errors import InvalidCredentials, InvalidOtp, RequestsExceeded
+from core.slots import released
 from factors.second_factor import has_second_factor, verify_code
 from signin.drivers.base import AuthDriver
 from signin.lockout import (
@@ -47,7 +48,8 @@ def stall(started: float) -> None:
     if remaining > 0:
         if not connection.in_atomic_block:
             connection.close()
-        time.sleep(remaining)
+        with released():
+            time.sleep(remaining)
 
 
 @contextmanager
