@@ -7,13 +7,17 @@ import asyncio
 import inspect
 import textwrap
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
+import pytest
 from asgiref.sync import SyncToAsync, ThreadSensitiveContext
+from django.core import signals
 from django.core.handlers import asgi as django_asgi
 from django.core.handlers.base import BaseHandler
+from django.http import StreamingHttpResponse
 
 from project.handler import ASGIHandler, RequestWorker, WorkerPool
 
@@ -42,10 +46,91 @@ def test_requests_reuse_one_worker_thread() -> None:
 
 def test_the_middleware_chain_is_entered_once() -> None:
     handler = ASGIHandler()
-    chain = handler._middleware_chain
-    # One sync_to_async around the whole synchronous chain, not a hop per middleware.
-    assert type(chain).__name__ == "SyncToAsync"
-    assert not getattr(chain.func, "async_capable", False)
+    # A synchronous chain, not a hop per middleware, entered through one sync_to_async call
+    # that also sends request_started and builds the request.
+    chain: Any = handler._middleware_chain  # type: ignore[attr-defined]
+    respond: Any = handler._respond
+    assert not getattr(chain, "async_capable", False)
+    assert type(respond).__name__ == "SyncToAsync"
+    assert respond.func == handler._respond_sync
+
+
+def test_a_request_crosses_threads_twice(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once for the request (signal, request, chain), once to close the response."""
+    calls: list[str] = []
+    original = SyncToAsync.__call__
+
+    async def counting(self: SyncToAsync[Any, Any], *args: Any, **kwargs: Any) -> Any:
+        calls.append(getattr(self.func, "__name__", repr(self.func)))
+        return await original(self, *args, **kwargs)
+
+    monkeypatch.setattr(SyncToAsync, "__call__", counting)
+    handler = ASGIHandler(WorkerPool(keep=4))
+    response = asyncio.run(get(handler, "/server/ping"))
+    assert (response.status_code, response.text) == (200, "pong")
+    assert calls == ["_respond_sync", "close"]
+
+
+def test_signals_and_error_responses_still_happen() -> None:
+    started: list[object] = []
+    finished: list[object] = []
+
+    def on_started(sender: object, **kwargs: object) -> None:
+        started.append(kwargs.get("scope"))
+
+    def on_finished(sender: object, **kwargs: object) -> None:
+        finished.append(sender)
+
+    signals.request_started.connect(on_started)
+    signals.request_finished.connect(on_finished)
+    try:
+        handler = ASGIHandler(WorkerPool(keep=4))
+        missing = asyncio.run(get(handler, "/no/such/route"))
+    finally:
+        signals.request_started.disconnect(on_started)
+        signals.request_finished.disconnect(on_finished)
+    assert missing.status_code == 404
+    assert len(started) == 1
+    assert started[0]["path"] == "/no/such/route"  # type: ignore[index]
+    assert len(finished) == 1
+
+
+def test_a_streaming_response_stops_when_the_client_disconnects() -> None:
+    """The one kind of response still sent under Django's disconnect watch."""
+    produced: list[int] = []
+
+    async def endless() -> Any:
+        n = 0
+        while True:
+            produced.append(n)
+            yield b"x"
+            n += 1
+            await asyncio.sleep(0.01)
+
+    handler = ASGIHandler(WorkerPool(keep=4))
+
+    async def run() -> list[dict[str, Any]]:
+        sent: list[dict[str, Any]] = []
+        messages = asyncio.Queue[dict[str, Any]]()  # the body was read before sending
+
+        async def receive() -> dict[str, Any]:
+            return await messages.get()
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+            if len(sent) == 5:
+                await messages.put({"type": "http.disconnect"})
+
+        response = StreamingHttpResponse(endless())
+        await asyncio.wait_for(handler._send_watching(response, receive, send), 5)
+        return sent
+
+    sent = asyncio.run(run())
+    assert sent[0]["type"] == "http.response.start"
+    assert 5 <= len(sent) < 50
+    count = len(produced)
+    time.sleep(0.05)
+    assert len(produced) == count  # the iterator was stopped
 
 
 def test_a_worker_still_running_abandoned_work_is_not_lent_again() -> None:
@@ -89,20 +174,40 @@ def _calls_in(function: Any) -> set[str]:
 
 
 def test_django_builds_the_chain_in_load_middleware_and_awaits_it_per_request() -> None:
-    """We rebuild ``_middleware_chain`` synchronously and wrap it once; Django must still set
-    it in ``load_middleware(is_async)`` and call it from ``get_response_async``."""
+    """We build ``_middleware_chain`` synchronously; Django must still set it in
+    ``load_middleware(is_async)`` and call it from ``get_response``, which does all that its
+    async twin does but in one thread."""
     assert "_middleware_chain" in vars(BaseHandler), RECHECK
     assert list(inspect.signature(BaseHandler.load_middleware).parameters) == [
         "self",
         "is_async",
     ], RECHECK
     assert "self._middleware_chain" in inspect.getsource(BaseHandler.load_middleware), RECHECK
-    assert "await self._middleware_chain(request)" in inspect.getsource(
-        BaseHandler.get_response_async
-    ), RECHECK
     assert "self.load_middleware(is_async=True)" in inspect.getsource(
         django_asgi.ASGIHandler.__init__
     ), RECHECK
+    sync_calls = _calls_in(BaseHandler.get_response)
+    async_calls = _calls_in(BaseHandler.get_response_async)
+    assert {"set_urlconf", "self._middleware_chain", "response._resource_closers.append"} <= (
+        sync_calls & async_calls
+    ), RECHECK
+    assert "log_response" in sync_calls, RECHECK
+
+
+def test_our_handle_does_everything_djangos_handle_does() -> None:
+    """Our ``handle`` replaces Django's; this is what Django's did when it was written."""
+    assert _calls_in(django_asgi.ASGIHandler.handle) == {
+        "asyncio.create_task", "asyncio.wait", "body_file.close", "get_script_prefix",
+        "process_request", "self.create_request", "self.listen_for_disconnect",
+        "self.read_body", "self.run_get_response", "self.send_response", "set_script_prefix",
+        "signals.request_finished.asend", "signals.request_started.asend", "sync_to_async",
+        "sync_to_async(error_response.close)", "sync_to_async(response.close)", "task.cancel",
+        "task.done", "task.result", "tasks[1].result",
+    }, RECHECK  # fmt: skip
+    assert _calls_in(django_asgi.ASGIHandler.run_get_response) == {
+        "isinstance",
+        "self.get_response_async",
+    }, RECHECK
 
 
 def test_our_call_does_everything_djangos_call_does() -> None:
