@@ -55,7 +55,8 @@ import websockets
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.support.server import Server, base_env, free_port  # noqa: E402
+from bench.http_bench import cpu_model  # noqa: E402
+from tests.support.server import Server, base_env, free_port, terminate, wait_for_ping  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 INSTALL = HERE / ".directus"
@@ -177,11 +178,11 @@ class Directus:
         self.process = subprocess.Popen(
             [*self.cli, "start"], env=self.env, stdout=log, stderr=subprocess.STDOUT
         )
-        wait_ping(self.url, self.process, self.log_path)
+        wait_for_ping(self.url, self.process, self.log_path.read_text, timeout=90)
         return self
 
     def stop(self) -> None:
-        stop(self.process)
+        terminate(self.process)
 
 
 class Ours:
@@ -220,28 +221,6 @@ class Ours:
 
     def stop(self) -> None:
         self.server.stop()
-
-
-def wait_ping(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited early:\n{log.read_text()}")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{url}/server/ping", timeout=1).status_code == 200:
-                return
-        time.sleep(0.2)
-    raise TimeoutError(f"{url} did not answer:\n{log.read_text()}")
-
-
-def stop(process: subprocess.Popen[bytes] | None) -> None:
-    if process and process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 # --------------------------------------------------------------------------- seeding
@@ -833,14 +812,6 @@ def plot(report: dict[str, Any], path: Path) -> None:
 
 
 # --------------------------------------------------------------------------- main
-
-
-def cpu_model() -> str | None:
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return None
 
 
 def main() -> None:

@@ -68,6 +68,7 @@ def test_wrk_output_without_latencies_is_an_error_naming_the_command() -> None:
 class Rotating(BaseHTTPRequestHandler):
     """``POST /auth/refresh`` that takes each token once and hands out the next one."""
 
+    protocol_version = "HTTP/1.1"  # keep-alive, as the servers measured
     used: ClassVar[set[str]] = set()
     reused: ClassVar[int] = 0
     lock = threading.Lock()
@@ -97,6 +98,7 @@ def test_refresh_script_sends_each_token_once(tmp_path: Path) -> None:
     pool = tmp_path / "pool"
     pool.write_text("\n".join(f"seed-{n}" for n in range(20)) + "\n")
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Rotating)
+    httpd.daemon_threads = True
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     try:
         url = f"http://127.0.0.1:{httpd.server_address[1]}"
@@ -106,7 +108,9 @@ def test_refresh_script_sends_each_token_once(tmp_path: Path) -> None:
     assert result["requests"] > 20  # the seeds alone would run out
     assert result["errors"] == 0
     assert Rotating.reused == 0
-    assert {f"seed-{n}" for n in range(20)} <= Rotating.used
+    # wrk's main Lua state runs request() once to check the script and sends nothing: the
+    # thread's state starts at the second seed at the latest.
+    assert len({f"seed-{n}" for n in range(20)} - Rotating.used) <= 1
 
 
 def run(server: str, workload: str, n: int, rps: float, p99: float = 10.0) -> dict[str, Any]:

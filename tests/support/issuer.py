@@ -30,7 +30,7 @@ import httpx
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from tests.support.server import free_port
+from tests.support.server import free_port, terminate
 
 JS = Path(__file__).resolve().parents[1] / "tokens" / "js"
 PUBLIC_MEMBERS = {"kty", "kid", "alg", "use", "n", "e", "crv", "x", "y"}
@@ -145,15 +145,7 @@ class NodePeer:
     def stop(self) -> None:
         """Stop the provider by PID (idempotent)."""
         process, self.process = self.process, None
-        if process is None:
-            return
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        terminate(process, timeout=5)
 
     def __enter__(self) -> Self:
         return self.start()

@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from tests.support.server import free_port, wait_for_port
+from tests.support.server import free_port, terminate, wait_for_port
 
 BASE = "dc=example,dc=test"
 ROOT_DN = f"cn=admin,{BASE}"
@@ -316,12 +316,7 @@ class Slapd:
         if process is None or process.poll() is not None:
             return
         process.send_signal(signal.SIGCONT)
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        terminate(process)
         time.sleep(0.05)
 
     def __enter__(self) -> Self:
