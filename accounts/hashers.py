@@ -12,12 +12,16 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TypeVar
 
 from django.conf import settings
 from django.contrib.auth.hashers import Argon2PasswordHasher
+from django.db import connection
 
 from core.slots import released
+
+T = TypeVar("T")
 
 #: How much lower than the request threads hashing threads are scheduled.
 HASH_NICENESS = 10
@@ -60,11 +64,18 @@ class ConfiguredArgon2PasswordHasher(Argon2PasswordHasher):
         return int(settings.DIRECTUS.hashing.parallelism)
 
     def encode(self, password: str, salt: str) -> str:
-        future = hashing_pool().submit(super().encode, password, salt)
-        with released():  # the request's slot (core.slots) is not needed while it hashes
-            return future.result()
+        return _wait(hashing_pool().submit(super().encode, password, salt))
 
     def verify(self, password: str, encoded: str) -> bool:
-        future = hashing_pool().submit(super().verify, password, encoded)
-        with released():
-            return future.result()
+        return _wait(hashing_pool().submit(super().verify, password, encoded))
+
+
+def _wait(future: Future[T]) -> T:
+    """The hash's result. While it is computed the request gives back its slot
+    (:mod:`core.slots`) and, when connections are pooled and no transaction is open, its
+    database connection: twenty sign-ins queued for the hashing threads must not hold the
+    pool's ten connections (the next query takes one again)."""
+    if connection.settings_dict.get("OPTIONS", {}).get("pool") and not connection.in_atomic_block:
+        connection.close()
+    with released():
+        return future.result()

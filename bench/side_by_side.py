@@ -458,7 +458,8 @@ def ws_url(url: str) -> str:
 
 
 async def _authed(url: str, token: str) -> Any:
-    conn = await websockets.connect(ws_url(url), max_size=2**22)
+    # No client keepalive pings: 1,000 sockets pinging a busy server measure the client.
+    conn = await websockets.connect(ws_url(url), max_size=2**22, ping_interval=None)
     await conn.send(json.dumps({"type": "auth", "access_token": token}))
     reply = json.loads(await conn.recv())
     assert reply.get("status") == "ok", reply
