@@ -9,6 +9,7 @@ import argon2
 import pytest
 from django.conf import settings as conf
 from django.contrib.auth.hashers import check_password, identify_hasher, make_password
+from django.db import connection
 
 from accounts.hashers import HASH_NICENESS, hashing_pool
 
@@ -53,3 +54,15 @@ def test_configured_cost_is_kept() -> None:
     assert params.memory_cost == conf.DIRECTUS.hashing.memory_cost
     assert params.time_cost == conf.DIRECTUS.hashing.time_cost
     assert params.parallelism == conf.DIRECTUS.hashing.parallelism
+
+
+def test_a_pooled_connection_is_given_back_while_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Twenty sign-ins queued for the hashing threads must not hold the pool's connections."""
+    closed: list[bool] = []
+    monkeypatch.setattr(connection, "close", lambda: closed.append(True))
+    monkeypatch.setitem(connection.settings_dict, "OPTIONS", {"pool": {"max_size": 10}})
+    assert check_password("a password", make_password("a password"))
+    assert closed == [True, True]  # the hash of make_password and the check
+    monkeypatch.setitem(connection.settings_dict, "OPTIONS", {})
+    make_password("a password")
+    assert closed == [True, True]  # not pooled (SQLite keeps its connection per thread)
