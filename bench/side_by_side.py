@@ -204,8 +204,6 @@ class Ours:
             RATE_LIMITER_LOGIN_ENABLED="false",
             LOG_LEVEL="error",
         )
-        if db.client == "sqlite":
-            env["DB_FILENAME"] = str(db.tmp / f"ours{workers}.db")
         self.server = Server(env)
         self.workers = workers
         self.url = self.server.url
@@ -319,18 +317,6 @@ def delete_writes(url: str) -> None:
 
 
 # --------------------------------------------------------------------------- workloads
-
-
-@dataclass
-class Run:
-    server: str
-    workload: str
-    round: int
-    rps: float
-    p50_ms: float
-    p99_ms: float
-    requests: int
-    errors: int
 
 
 def _ms(text: str) -> float:
@@ -703,7 +689,7 @@ LABELS = {
 PERCENTILES = ("p50_ms", "p99_ms")
 
 
-def medians(runs: list[dict[str, Any]], server: str, workload: str) -> dict[str, float]:
+def medians(runs: list[dict[str, Any]], server: str, workload: str) -> dict[str, Any]:
     mine = [r for r in runs if r["server"] == server and r["workload"] == workload]
     return {key: statistics.median(r[key] for r in mine) for key in ("rps", "p99_ms")} | {
         "runs": [r["rps"] for r in mine],
