@@ -291,7 +291,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.DirectusAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["api.renderers.FastJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["api.drf.StrictJSONParser"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "api.drf.JSONOnlyNegotiation",
     "EXCEPTION_HANDLER": "api.drf.exception_handler",

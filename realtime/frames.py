@@ -13,6 +13,8 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from core.errors import DirectusError
 from core.text import DEPTH_MESSAGE, NUL_MESSAGE, contains_nul, nested_deeper_than
 
@@ -136,8 +138,13 @@ def internal_error(context: str, uid: Any = None) -> Frame:
 
 
 def dumps(frame: Frame) -> str:
-    """Compact JSON like ``JSON.stringify``; ids, dates and decimals become strings."""
-    return json.dumps(frame, default=str, separators=(",", ":"), ensure_ascii=False)
+    """Compact JSON like ``JSON.stringify``; ids, dates and decimals become strings. orjson
+    encodes it (every subscriber of an event gets a frame of its own); what orjson refuses (an
+    integer beyond 64 bits, a lone surrogate, a non-string key) goes to ``json``, same text."""
+    try:
+        return orjson.dumps(frame, default=str, option=orjson.OPT_PASSTHROUGH_DATETIME).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(frame, default=str, separators=(",", ":"), ensure_ascii=False)
 
 
 def uid_of(message: Any) -> Any:
