@@ -14,6 +14,13 @@ Three costs of the stock handler are removed; behaviour is unchanged:
   response is produced first and only a streaming one is sent under that watch (its iterator
   is cancelled when the client goes away); a complete response is sent as it is, and to a
   client that left, uvicorn drops it.
+* **Ping on the event loop.** ``GET``/``HEAD`` of a path in :data:`ON_LOOP` (``/server/ping``)
+  runs the same chain and view on the event loop's thread, with no hop at all: most of what a
+  ping cost was moving it to a worker thread and back. Such a view and the chain in front of it
+  do no I/O for that path (ping is exempt from rate limiting; the session and the user are lazy
+  and never read), and were anything to touch the database there, Django's async-unsafe guard
+  would fail the request instead of blocking the loop. The ``request_started`` and
+  ``request_finished`` signals are sent as ever (:func:`send_on_loop`).
 * **Reused worker threads.** The stock handler gives every request a new single-thread
   executor, so every request started a thread and, on SQLite, opened a database connection.
   Here each request borrows a single-thread executor from a per-process pool through asgiref's
@@ -36,6 +43,7 @@ from django.core import signals
 from django.core.exceptions import RequestAborted
 from django.core.handlers.asgi import ASGIHandler as DjangoASGIHandler
 from django.core.handlers.asgi import get_script_prefix
+from django.dispatch import Signal
 from django.http import FileResponse, HttpResponseBase
 from django.urls import set_script_prefix
 
@@ -48,6 +56,33 @@ T = TypeVar("T")
 #: are in flight at once, and those beyond this number end when their request does (a thread
 #: started and ended per request shows in a profile at 50 connections when this was 32).
 IDLE_WORKERS = 64
+
+#: Paths (below the script prefix) whose ``GET`` and ``HEAD`` are answered on the event loop.
+ON_LOOP = frozenset({"/server/ping"})
+ON_LOOP_METHODS = frozenset({"GET", "HEAD"})
+
+
+def on_loop(scope: Any) -> bool:
+    """Is the request of ``scope`` one that :data:`ON_LOOP` serves on the event loop?"""
+    if scope.get("method") not in ON_LOOP_METHODS:
+        return False
+    path, root = scope.get("path", ""), scope.get("root_path", "")
+    if root and path.startswith(root):
+        path = path[len(root) :]
+    return path in ON_LOOP
+
+
+async def send_on_loop(signal: Signal, sender: Any, **named: Any) -> None:
+    """``signal.send(sender, **named)`` from the event loop's thread, where ``send`` cannot run
+    asynchronous receivers (it would need ``async_to_sync``): the synchronous receivers are
+    called in place, then the asynchronous ones awaited together, as ``send`` does."""
+    if not signal.receivers:
+        return
+    sync_receivers, async_receivers = signal._live_receivers(sender)
+    for receiver in sync_receivers:
+        receiver(signal=signal, sender=sender, **named)
+    if async_receivers:
+        await asyncio.gather(*(r(signal=signal, sender=sender, **named) for r in async_receivers))
 
 
 class RequestWorker(ThreadPoolExecutor):
@@ -125,6 +160,9 @@ class ASGIHandler(DjangoASGIHandler):
 
     def _respond_in_slot(self, scope: Any, body_file: IO[bytes]) -> Any:
         signals.request_started.send(sender=self.__class__, scope=scope)
+        return self._response_for(scope, body_file)
+
+    def _response_for(self, scope: Any, body_file: IO[bytes]) -> Any:
         request, error_response = self.create_request(scope, body_file)
         if request is None:
             return error_response
@@ -152,6 +190,35 @@ class ASGIHandler(DjangoASGIHandler):
         finally:
             body_file.close()
 
+    async def handle_on_loop(self, scope: Any, receive: Any, send: Any) -> None:
+        """:meth:`handle` for an :data:`ON_LOOP` request, all of it on the event loop."""
+        try:
+            body_file = await self.read_body(receive)
+        except RequestAborted:
+            return
+        set_script_prefix(get_script_prefix(scope))
+        try:
+            await send_on_loop(signals.request_started, self.__class__, scope=scope)
+            response = self._response_for(scope, body_file)
+            try:
+                if response.streaming:
+                    await self._send_watching(response, receive, send)
+                else:
+                    await self.send_response(response, send)
+            finally:
+                await self._close_on_loop(response)
+        finally:
+            body_file.close()
+
+    async def _close_on_loop(self, response: Any) -> None:
+        """``response.close()``, which sends ``request_finished`` with ``send``: in place unless
+        an asynchronous receiver listens, which ``send`` can only reach from another thread."""
+        finished = signals.request_finished
+        if finished.receivers and finished._live_receivers(self.__class__)[1]:
+            await sync_to_async(response.close, thread_sensitive=False)()
+        else:
+            response.close()
+
     async def _send_watching(self, response: Any, receive: Any, send: Any) -> None:
         """Stream ``response`` until it ends or the client disconnects, whichever comes first."""
         sending = asyncio.create_task(self.send_response(response, send))
@@ -166,6 +233,9 @@ class ASGIHandler(DjangoASGIHandler):
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
+        if on_loop(scope):
+            await self.handle_on_loop(scope, receive, send)
+            return
         worker = self.pool.acquire()
         try:
             async with ThreadSensitiveContext(executor=worker):

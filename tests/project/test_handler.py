@@ -19,12 +19,16 @@ from django.core.handlers import asgi as django_asgi
 from django.core.handlers.base import BaseHandler
 from django.http import StreamingHttpResponse
 
-from project.handler import ASGIHandler, RequestWorker, WorkerPool
+from project import handler as handler_module
+from project.handler import ASGIHandler, RequestWorker, WorkerPool, on_loop
 
 RECHECK = (
     "Django's/asgiref's ASGI handler internals changed: re-check project/handler.py "
     "(load_middleware override, _middleware_chain wrapping, __call__ replacing Django's)"
 )
+
+#: A request served on a worker thread (any path outside ``ON_LOOP``; no database needed).
+THREADED = "/no/such/route"
 
 
 async def get(handler: ASGIHandler, path: str) -> httpx.Response:
@@ -35,12 +39,12 @@ async def get(handler: ASGIHandler, path: str) -> httpx.Response:
 
 def test_requests_reuse_one_worker_thread() -> None:
     handler = ASGIHandler(WorkerPool(keep=4))
-    first = asyncio.run(get(handler, "/server/ping"))
-    assert (first.status_code, first.text) == (200, "pong")
+    first = asyncio.run(get(handler, THREADED))
+    assert first.status_code == 404
     assert len(handler.pool) == 1
     worker = handler.pool.acquire()
     handler.pool.release(worker)
-    asyncio.run(get(handler, "/server/ping"))
+    asyncio.run(get(handler, THREADED))
     assert handler.pool.acquire() is worker  # the same thread served the second request
 
 
@@ -66,8 +70,8 @@ def test_a_request_crosses_threads_twice(monkeypatch: pytest.MonkeyPatch) -> Non
 
     monkeypatch.setattr(SyncToAsync, "__call__", counting)
     handler = ASGIHandler(WorkerPool(keep=4))
-    response = asyncio.run(get(handler, "/server/ping"))
-    assert (response.status_code, response.text) == (200, "pong")
+    response = asyncio.run(get(handler, THREADED))
+    assert response.status_code == 404
     assert calls == ["_respond_sync", "close"]
 
 
@@ -245,3 +249,129 @@ def test_sync_to_async_keeps_the_wrapped_callable_as_func() -> None:
     """The middleware-chain test above reads ``SyncToAsync.func``."""
     wrapped = SyncToAsync(len, thread_sensitive=True)
     assert wrapped.func is len, RECHECK
+
+
+def counting_hops(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    calls: list[str] = []
+    original = SyncToAsync.__call__
+
+    async def counting(self: SyncToAsync[Any, Any], *args: Any, **kwargs: Any) -> Any:
+        calls.append(getattr(self.func, "__name__", repr(self.func)))
+        return await original(self, *args, **kwargs)
+
+    monkeypatch.setattr(SyncToAsync, "__call__", counting)
+    return calls
+
+
+async def request(handler: ASGIHandler, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    transport = httpx.ASGITransport(app=handler)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        return await client.request(method, path, **kwargs)
+
+
+def test_ping_is_answered_on_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = counting_hops(monkeypatch)
+    handler = ASGIHandler(WorkerPool(keep=4))
+    for method in ("GET", "HEAD"):
+        response = asyncio.run(request(handler, method, "/server/ping"))
+        assert response.status_code == 200
+        assert response.text == ("pong" if method == "GET" else "")
+        assert response.headers["X-Request-Id"]  # the middleware chain ran
+    assert calls == []  # no thread hop at all
+    assert len(handler.pool) == 0  # no worker was borrowed
+
+
+@pytest.mark.django_db
+def test_ping_with_a_session_cookie_and_tokens_does_no_io_on_the_loop() -> None:
+    """Nothing in the chain reads the session, the user or the token on ping: were anything
+    to query the database on the loop, Django's guard would make this a 500."""
+    handler = ASGIHandler(WorkerPool(keep=4))
+    response = asyncio.run(
+        request(
+            handler,
+            "GET",
+            "/server/ping?access_token=not-a-token",
+            headers={
+                "Authorization": "Bearer not-a-token",
+                "Cookie": "sessionid=abc; directus_session_token=x.y.z; csrftoken=abc",
+                "Origin": "https://elsewhere.example",
+            },
+        )
+    )
+    assert (response.status_code, response.text) == (200, "pong")
+
+
+@pytest.mark.django_db
+def test_a_database_query_on_the_loop_fails_instead_of_blocking(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The safety net behind ``ON_LOOP``: a view that queries is refused by Django's guard."""
+    monkeypatch.setattr(handler_module, "ON_LOOP", frozenset({"/server/info"}))
+    handler = ASGIHandler(WorkerPool(keep=4))
+    response = asyncio.run(request(handler, "GET", "/server/info"))
+    assert response.status_code == 500
+    assert "SynchronousOnlyOperation" in caplog.text
+
+
+def test_signals_are_sent_for_a_request_on_the_loop() -> None:
+    seen: list[str] = []
+
+    def started(sender: object, **kwargs: object) -> None:
+        seen.append(f"started on {threading.current_thread().name}")
+
+    async def started_async(sender: object, **kwargs: object) -> None:
+        seen.append("started (async)")
+
+    def finished(sender: object, **kwargs: object) -> None:
+        seen.append("finished")
+
+    async def finished_async(sender: object, **kwargs: object) -> None:
+        seen.append("finished (async)")
+
+    receivers = [
+        (signals.request_started, started),
+        (signals.request_started, started_async),
+        (signals.request_finished, finished),
+    ]
+    for signal, receiver in receivers:
+        signal.connect(receiver)
+    try:
+        handler = ASGIHandler(WorkerPool(keep=4))
+        asyncio.run(request(handler, "GET", "/server/ping"))
+        assert seen == [f"started on {threading.main_thread().name}", "started (async)", "finished"]
+        seen.clear()
+        signals.request_finished.connect(finished_async)  # reachable from another thread only
+        try:
+            asyncio.run(request(handler, "GET", "/server/ping"))
+        finally:
+            signals.request_finished.disconnect(finished_async)
+        assert sorted(seen[2:]) == ["finished", "finished (async)"]
+    finally:
+        for signal, receiver in receivers:
+            signal.disconnect(receiver)
+
+
+def test_only_get_and_head_of_the_listed_paths_run_on_the_loop() -> None:
+    def scope(method: str, path: str, root_path: str = "") -> dict[str, str]:
+        return {"type": "http", "method": method, "path": path, "root_path": root_path}
+
+    assert on_loop(scope("GET", "/server/ping"))
+    assert on_loop(scope("HEAD", "/server/ping"))
+    assert on_loop(scope("GET", "/api/server/ping", root_path="/api"))
+    assert not on_loop(scope("POST", "/server/ping"))
+    assert not on_loop(scope("GET", "/server/ping/"))
+    assert not on_loop(scope("GET", "/server/health"))
+    assert not on_loop(scope("GET", "/server/pingx"))
+
+
+def test_signals_still_list_sync_and_async_receivers_apart() -> None:
+    def receiver(sender: object, **kwargs: object) -> None:
+        return None
+
+    signals.request_finished.connect(receiver)
+    try:
+        sync_receivers, async_receivers = signals.request_finished._live_receivers(ASGIHandler)
+    finally:
+        signals.request_finished.disconnect(receiver)
+    assert receiver in sync_receivers, RECHECK + " (send_on_loop uses Signal._live_receivers)"
+    assert async_receivers == []
