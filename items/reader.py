@@ -17,7 +17,7 @@ from typing import Any
 from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
 
 from accounts.permissions import field_forbidden
-from items.registry import CONCEALED_VALUE
+from items.registry import CONCEALED_VALUE, CollectionSpec
 from items.scope import Scope
 
 
@@ -81,15 +81,30 @@ def read(
 ) -> list[dict[str, Any]]:
     """Items ``start:stop`` of ``queryset`` (already limited to visible items, ordered) as
     JSON-ready dicts."""
+    values, shown = shape(selection, queryset, start, stop)
+    spec = selection.scope.spec
+    items = [render(spec, row, shown) for row in values]
+    for name, child in selection.nested.items():
+        _attach(child, name, items)
+    return items
+
+
+Shown = tuple[tuple[str, str | None], ...]
+
+
+def shape(
+    selection: Selection, queryset: QuerySet[Any], start: int = 0, stop: int | None = None
+) -> tuple[QuerySet[Any], Shown]:
+    """The ``values()`` queryset that reads ``selection`` from ``queryset``, and how each of its
+    fields is shown: (field, alias of the annotation saying whether it is visible on an item,
+    or ``None``: always)."""
     cases = _cases(selection)
     columns = [*selection.fields, *selection.nested]
     annotations = {alias: ExpressionWrapper(q, BooleanField()) for alias, q in cases.values()}
     pk = selection.scope.spec.pk_name
-    rows = list(queryset.annotate(**annotations).values(pk, *columns, *annotations)[start:stop])
-    items = [_render(selection, row, cases) for row in rows]
-    for name, child in selection.nested.items():
-        _attach(child, name, items)
-    return items
+    values = queryset.annotate(**annotations).values(pk, *columns, *annotations)[start:stop]
+    shown = tuple((name, cases[name][0] if name in cases else None) for name in columns)
+    return values, shown
 
 
 def _cases(selection: Selection) -> dict[str, tuple[str, Q]]:
@@ -106,15 +121,13 @@ def _cases(selection: Selection) -> dict[str, tuple[str, Q]]:
     return cases
 
 
-def _render(
-    selection: Selection, row: dict[str, Any], cases: dict[str, tuple[str, Q]]
-) -> dict[str, Any]:
-    spec = selection.scope.spec
+def render(spec: CollectionSpec, row: dict[str, Any], shown: Shown) -> dict[str, Any]:
+    """One row of :func:`shape`'s queryset as the caller reads the item."""
     item: dict[str, Any] = {}
-    for name in [*selection.fields, *selection.nested]:
-        visible = name not in cases or bool(row[cases[name][0]])
-        value = row[name] if visible else None
-        if name in spec.concealed:
+    concealed = spec.concealed
+    for name, alias in shown:
+        value = row[name] if alias is None or row[alias] else None
+        if name in concealed:
             value = CONCEALED_VALUE if value not in (None, "") else None
         item[name] = to_json(value)
     return item

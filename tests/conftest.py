@@ -17,6 +17,7 @@ from tests.support.clients import SignedInAPIClient
 def _clear_cache() -> None:
     import signin.drivers
     from accounts.accountability import forget_local_state
+    from items.plans import plans
     from signin.drivers import openid
     from tokens.external import jwks, registry, resolver, users
     from tokens.keycache import clear_local
@@ -25,6 +26,7 @@ def _clear_cache() -> None:
         caches[alias].clear()
     clear_local()
     forget_local_state()
+    plans.clear()
     for module in (jwks, registry, resolver, users, signin.drivers, openid):
         module.forget()
 

@@ -45,6 +45,10 @@ class Variables:
     policies: list[str] = dataclasses.field(default_factory=list)
     now: dt.datetime = dataclasses.field(default_factory=timezone.now)
     lookup: Callable[[str, str], Any] | None = None
+    #: Set once ``$NOW`` or a ``<root>.<path>`` value was substituted: values that change with
+    #: time or with a row, not with the access version (a compiled read that used one is not
+    #: kept: :mod:`items.plans`). Shared by the copies ``dataclasses.replace`` makes.
+    volatile: list[bool] = dataclasses.field(default_factory=lambda: [False], compare=False)
 
     def value_of(self, text: str) -> Any:
         """The value a ``$...`` string stands for; other strings are returned unchanged."""
@@ -53,11 +57,14 @@ class Variables:
             "$CURRENT_ROLE": self.role,
             "$CURRENT_ROLES": self.roles,
             "$CURRENT_POLICIES": self.policies,
-            "$NOW": self.now,
         }
         if text in simple:
             return simple[text]
+        if text == "$NOW":
+            self.volatile[0] = True
+            return self.now
         if match := NOW_ADJUSTED.match(text):
+            self.volatile[0] = True
             try:
                 amount = int(match.group(1).replace(" ", ""))
                 return shift(self.now, amount, match.group(2).lower())
@@ -65,6 +72,7 @@ class Variables:
                 raise FilterError(f'"{text}" is out of the range of dates') from None
         root, _, path = text.partition(".")
         if path and root in DYNAMIC_ROOTS and self.lookup:
+            self.volatile[0] = True
             return self.lookup(root, path)
         return text
 
