@@ -8,7 +8,8 @@ Three costs of the stock handler are removed; behaviour is unchanged:
   one request crossed threads a dozen times. Here the whole chain is built synchronously, and
   the ``request_started`` signal, building the request, the chain and logging an error
   response run in one ``sync_to_async`` call (async views, such as GraphQL's, are adapted by
-  Django as usual); closing the response (``request_finished``) is the second and last hop.
+  Django as usual). A complete response is closed (``request_finished``) in that same call,
+  before it is sent; only a streaming one is closed after sending, in a second hop.
 * **No disconnect watch around a finished response.** Django runs the view and a listener for
   the client's disconnect as two tasks. A synchronous view cannot be interrupted, so here a
   response is produced first and only a streaming one is sent under that watch (its iterator
@@ -160,7 +161,12 @@ class ASGIHandler(DjangoASGIHandler):
 
     def _respond_in_slot(self, scope: Any, body_file: IO[bytes]) -> Any:
         signals.request_started.send(sender=self.__class__, scope=scope)
-        return self._response_for(scope, body_file)
+        response = self._response_for(scope, body_file)
+        if not response.streaming:
+            # Complete: closed here (``request_finished``, which gives the thread's database
+            # connection back) in the same hop, before its bytes are sent.
+            response.close()
+        return response
 
     def _response_for(self, scope: Any, body_file: IO[bytes]) -> Any:
         request, error_response = self.create_request(scope, body_file)
@@ -180,11 +186,11 @@ class ASGIHandler(DjangoASGIHandler):
         set_script_prefix(get_script_prefix(scope))
         try:
             response = await self._respond(scope, body_file)
+            if not response.streaming:
+                await self.send_response(response, send)  # closed in its thread already
+                return
             try:
-                if response.streaming:
-                    await self._send_watching(response, receive, send)
-                else:
-                    await self.send_response(response, send)
+                await self._send_watching(response, receive, send)
             finally:
                 await sync_to_async(response.close, thread_sensitive=True)()
         finally:
@@ -200,11 +206,12 @@ class ASGIHandler(DjangoASGIHandler):
         try:
             await send_on_loop(signals.request_started, self.__class__, scope=scope)
             response = self._response_for(scope, body_file)
+            if not response.streaming:
+                await self._close_on_loop(response)
+                await self.send_response(response, send)
+                return
             try:
-                if response.streaming:
-                    await self._send_watching(response, receive, send)
-                else:
-                    await self.send_response(response, send)
+                await self._send_watching(response, receive, send)
             finally:
                 await self._close_on_loop(response)
         finally:

@@ -59,8 +59,8 @@ def test_the_middleware_chain_is_entered_once() -> None:
     assert respond.func == handler._respond_sync
 
 
-def test_a_request_crosses_threads_twice(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Once for the request (signal, request, chain), once to close the response."""
+def test_a_request_crosses_threads_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once for the request (signal, request, chain, closing a complete response)."""
     calls: list[str] = []
     original = SyncToAsync.__call__
 
@@ -72,7 +72,7 @@ def test_a_request_crosses_threads_twice(monkeypatch: pytest.MonkeyPatch) -> Non
     handler = ASGIHandler(WorkerPool(keep=4))
     response = asyncio.run(get(handler, THREADED))
     assert response.status_code == 404
-    assert calls == ["_respond_sync", "close"]
+    assert calls == ["_respond_sync"]
 
 
 def test_signals_and_error_responses_still_happen() -> None:
@@ -375,3 +375,25 @@ def test_signals_still_list_sync_and_async_receivers_apart() -> None:
         signals.request_finished.disconnect(receiver)
     assert receiver in sync_receivers, RECHECK + " (send_on_loop uses Signal._live_receivers)"
     assert async_receivers == []
+
+
+def test_a_complete_response_is_closed_in_its_request_thread() -> None:
+    """``request_finished`` (which gives back the thread's database connection) runs in the
+    thread that served the request, not on the event loop."""
+    threads: dict[str, str] = {}
+
+    def started(sender: object, **kwargs: object) -> None:
+        threads["started"] = threading.current_thread().name
+
+    def finished(sender: object, **kwargs: object) -> None:
+        threads["finished"] = threading.current_thread().name
+
+    signals.request_started.connect(started)
+    signals.request_finished.connect(finished)
+    try:
+        asyncio.run(get(ASGIHandler(WorkerPool(keep=4)), THREADED))
+    finally:
+        signals.request_started.disconnect(started)
+        signals.request_finished.disconnect(finished)
+    assert threads["started"] == threads["finished"]
+    assert threads["finished"] != threading.main_thread().name
