@@ -10,6 +10,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import transaction
+
 from accounts.models import DEFAULT_PROVIDER, User, UserStatus
 from core.errors import (
     DirectusError,
@@ -90,13 +92,25 @@ def _check_user(row: RefreshSession, context: SessionContext) -> User:
 
 
 def refresh(token: PresentedToken, context: SessionContext) -> IssuedTokens:
-    """Rotate the presented session and issue new tokens in the request's mode."""
+    """Rotate the presented session and issue new tokens in the request's mode. The rotation,
+    its audit event and the user's ``last_access`` are one transaction (one commit)."""
     row = _lookup(token)
     if row is None:
         raise InvalidCredentials()
     user = _check_user(row, context)
     _ask_provider(user)
-    rotation = rotate(row, context, mode=token.mode)
+    with transaction.atomic():
+        rotation = rotate(row, context, mode=token.mode)
+        if rotation.opened is not None:
+            context.audit(
+                "refresh",
+                "success",
+                user=user,
+                session_family=str(row.family),
+                grace=rotation.outcome == "grace",
+            )
+            User.objects.filter(pk=user.pk).update(last_access=rotation.opened.row.created_at)
+    # A detected reuse has revoked the family (committed above) before it is refused.
     if rotation.outcome == "reuse":
         context.audit(
             "refresh.reuse_detected",
@@ -107,14 +121,6 @@ def refresh(token: PresentedToken, context: SessionContext) -> IssuedTokens:
         raise InvalidCredentials()
     if rotation.opened is None:
         raise InvalidCredentials()
-    context.audit(
-        "refresh",
-        "success",
-        user=user,
-        session_family=str(row.family),
-        grace=rotation.outcome == "grace",
-    )
-    User.objects.filter(pk=user.pk).update(last_access=rotation.opened.row.created_at)
     return issue_tokens(user, rotation.opened, context.ip)
 
 

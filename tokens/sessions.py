@@ -129,14 +129,15 @@ def usable(row: RefreshSession | None, now: datetime | None = None) -> bool:
 
 def rotate(row: RefreshSession, context: SessionContext, mode: str | None = None) -> Rotation:
     """Rotate ``row``: the winner of a concurrent race rotates it, the others (and any request
-    within the grace window) get a sibling in the same family; later reuse revokes the family."""
+    within the grace window) get a sibling in the same family; later reuse revokes the family.
+    Inside a caller's transaction it adds no savepoint of its own."""
     now = timezone.now()
     if row.revoked_at is not None or row.expires_at < now:
         return Rotation("invalid", previous=row)
     if row.rotated_at is not None and not within_grace(row, now):
         revoke_family(row.family, "reuse")
         return Rotation("reuse", previous=row)
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         won = RefreshSession.objects.filter(pk=row.pk, rotated_at__isnull=True).update(
             rotated_at=now, last_used_at=now
         )
