@@ -43,7 +43,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -412,31 +412,50 @@ HTTP_WORKLOADS = (
 )  # fmt: skip
 
 
-def http_workload(name: str, url: str, seconds: int, connections: int) -> dict[str, Any]:
+@contextlib.contextmanager
+def prepared(name: str, url: str, connections: int) -> Iterator[Callable[[int], dict[str, Any]]]:
+    """What workload ``name`` needs (a token, a pool of refresh tokens) made first, then a
+    function running it for some seconds; afterwards what it wrote is removed. A profile only
+    records the run, not the preparation."""
     if name == "ping":
-        return wrk(url, "/server/ping", seconds, connections)
-    if name in ("items_jwt", "items_filtered"):
+        yield lambda seconds: wrk(url, "/server/ping", seconds, connections)
+    elif name in ("items_jwt", "items_filtered"):
         path = "/items/articles?limit=10" if name == "items_jwt" else FILTERED
-        return wrk(url, path, seconds, connections, login(url, READER)["access"])
-    if name == "items_static":
-        return wrk(url, "/items/articles?limit=10", seconds, connections, STATIC_TOKEN)
-    if name == "users_me_static":
-        return wrk(url, "/users/me", seconds, connections, STATIC_TOKEN)
-    if name == "login":
-        return wrk(url, "/auth/login", seconds, 10, script=LUA_POST % json.dumps(READER))
-    if name == "refresh":
+        access = login(url, READER)["access"]
+        yield lambda seconds: wrk(url, path, seconds, connections, access)
+    elif name == "items_static":
+        yield lambda seconds: wrk(
+            url, "/items/articles?limit=10", seconds, connections, STATIC_TOKEN
+        )
+    elif name == "users_me_static":
+        yield lambda seconds: wrk(url, "/users/me", seconds, connections, STATIC_TOKEN)
+    elif name == "login":
+        yield lambda seconds: wrk(
+            url, "/auth/login", seconds, 10, script=LUA_POST % json.dumps(READER)
+        )
+    elif name == "refresh":
         pool = refresh_pool(url, connections * 2)
         try:
-            return wrk(url, "/auth/refresh", seconds, connections, script=LUA_REFRESH % pool)
+            yield lambda seconds: wrk(
+                url, "/auth/refresh", seconds, connections, script=LUA_REFRESH % pool
+            )
         finally:
             pool.unlink()
-    if name == "write":
+    elif name == "write":
         body = json.dumps({"title": "bench write", "status": "draft"})
         try:
-            return wrk(url, "/items/articles", seconds, connections, STATIC_TOKEN, LUA_POST % body)
+            yield lambda seconds: wrk(
+                url, "/items/articles", seconds, connections, STATIC_TOKEN, LUA_POST % body
+            )
         finally:
             delete_writes(url)
-    raise ValueError(name)
+    else:
+        raise ValueError(name)
+
+
+def http_workload(name: str, url: str, seconds: int, connections: int) -> dict[str, Any]:
+    with prepared(name, url, connections) as run:
+        return run(seconds)
 
 
 def ws_url(url: str) -> str:
@@ -639,14 +658,15 @@ def profile(server: Ours, args: argparse.Namespace, out: Path) -> None:
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     for workload in args.workloads:
         raw = out / f"{workload}.txt"
-        spy = subprocess.Popen(
-            [py_spy, "record", "--format", "raw", "--nonblocking", "--gil", "-r", "200", "-d",
-             str(args.seconds + 1), "-o", str(raw), "-p", str(server.pid)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        time.sleep(0.5)
-        http_workload(workload, server.url, args.seconds, args.concurrency)
-        spy.wait()
+        with prepared(workload, server.url, args.concurrency) as run:
+            spy = subprocess.Popen(
+                [py_spy, "record", "--format", "raw", "--nonblocking", "--gil", "-r", "200",
+                 "-d", str(args.seconds + 1), "-o", str(raw), "-p", str(server.pid)],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+            time.sleep(0.5)
+            run(args.seconds)
+            spy.wait()
         (out / f"{workload}.top.txt").write_text(top_frames(raw))
 
 
