@@ -42,6 +42,7 @@ from realtime.identity import (
     upgrade_token,
 )
 from realtime.limits import acquire_connection, release_connection
+from realtime.offload import on_loop_token, settle
 from realtime.timers import Timers
 
 logger = logging.getLogger("realtime")
@@ -153,7 +154,7 @@ class SocketSession:
         if token is None:
             return None
         try:
-            identity = await database_sync_to_async(identity_from_token)(token, self.scope)
+            identity = await self._offload(token, identity_from_token, token, self.scope)
         except DirectusError:
             return None
         self.authenticated = self.policy.accepts(identity)
@@ -178,7 +179,8 @@ class SocketSession:
         """The identity ``request`` proves and the socket accepts, or ``None`` and the failure
         message. Nothing changes on the connection."""
         try:
-            identity = await database_sync_to_async(authenticate)(request, self.scope)
+            token = request.secret if request.kind == "access_token" else ""
+            identity = await self._offload(token, authenticate, request, self.scope)
         except DirectusError:
             return None, frames.AUTH_FAILED
         except Exception:
@@ -241,10 +243,9 @@ class SocketSession:
     # ------------------------------------------------------------ revalidation
 
     async def public(self, memo: EventMemo | None = None) -> SocketIdentity:
-        compute = database_sync_to_async(public_identity)
         if memo is None:
-            return await compute(self.scope)
-        return await memo.get(("public", self.ip), lambda: compute(self.scope))
+            return await settle(public_identity, self.scope)
+        return await memo.get(("public", self.ip), lambda: settle(public_identity, self.scope))
 
     async def refresh(self, memo: EventMemo | None = None) -> SocketIdentity:
         """The identity to act as now, revalidated (before every message and event), so a
@@ -268,11 +269,22 @@ class SocketSession:
         return self.identity
 
     async def _revalidate(self, current: SocketIdentity, memo: EventMemo | None) -> SocketIdentity:
-        compute = database_sync_to_async(revalidate)
         if memo is None:
-            return await compute(current, self.scope)
+            return await self._offload(current.token, revalidate, current, self.scope)
         key = ("identity", current.token, self.ip)
-        return await memo.get(key, lambda: compute(current, self.scope))
+        return await memo.get(
+            key, lambda: self._offload(current.token, revalidate, current, self.scope)
+        )
+
+    @staticmethod
+    async def _offload(
+        token: str | None, fn: Callable[..., SocketIdentity], *args: Any
+    ) -> SocketIdentity:
+        """``fn(*args)``, which resolves ``token``: tried on the event loop for our own JWTs
+        (:mod:`realtime.offload`), on a worker thread for every other credential."""
+        if on_loop_token(token):
+            return await settle(fn, *args)
+        return await database_sync_to_async(fn)(*args)
 
     # ------------------------------------------------------------ expiry (§3.4, §10)
 
