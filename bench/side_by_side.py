@@ -20,8 +20,9 @@ about seven minutes, later runs reuse the folder), then, for each ``--db`` (SQLi
    its own one-process figures for the reads, alternated the same way.
 
 The result file keeps every run; the table (``--render``) shows medians and ratios, and
-``--plot`` draws them. ``--profile DIR`` records this server under each HTTP workload with
-py-spy (one extra run, outside the timed ones) and writes the hottest frames to ``DIR``.
+``--plot`` draws them. ``--profile DIR`` records this server with py-spy under each HTTP
+workload and, unless ``--no-sockets``, under the handshakes and the fan-out (one extra run
+each, outside the timed ones) and writes the hottest frames to ``DIR``.
 
     .venv/bin/python bench/side_by_side.py --render bench/results/side-by-side-latest.json \\
         --plot docs/performance-side-by-side.png
@@ -37,6 +38,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -485,8 +487,11 @@ async def handshakes(url: str, token: str, total: int, concurrency: int = 50) ->
     return {"rps": round(total / (time.perf_counter() - started), 1), "handshakes": total}
 
 
-async def fan_out(url: str, token: str, subscribers: int, events: int) -> dict[str, Any]:
-    """An article created over REST reaches ``subscribers`` sockets: delay per delivery."""
+async def fan_out(
+    url: str, token: str, subscribers: int, events: int, spy: tuple[int, Path] | None = None
+) -> dict[str, Any]:
+    """An article created over REST reaches ``subscribers`` sockets: delay per delivery.
+    ``spy`` (pid, file): py-spy records that process during the events only."""
     conns: list[Any] = []
     for start in range(0, subscribers, 100):
         conns += await asyncio.gather(
@@ -507,13 +512,15 @@ async def fan_out(url: str, token: str, subscribers: int, events: int) -> dict[s
             if message.get("type") == "ping":
                 await conn.send('{"type":"pong"}')
 
+    recording = spying(*spy) if spy else contextlib.nullcontext()
     async with httpx.AsyncClient(headers={"Authorization": f"Bearer {STATIC_TOKEN}"}) as http:
-        for _n in range(events):
-            waits = [asyncio.create_task(arrival(conn)) for conn in conns]
-            await asyncio.sleep(0)
-            sent = time.perf_counter()
-            check(await http.post(f"{url}/items/articles", json={"title": "bench write"}))
-            samples += [t - sent for t in await asyncio.gather(*waits)]
+        with recording:
+            for _n in range(events):
+                waits = [asyncio.create_task(arrival(conn)) for conn in conns]
+                await asyncio.sleep(0)
+                sent = time.perf_counter()
+                check(await http.post(f"{url}/items/articles", json={"title": "bench write"}))
+                samples += [t - sent for t in await asyncio.gather(*waits)]
     await asyncio.gather(*(c.close() for c in conns))
     delete_writes(url)
     samples.sort()
@@ -652,22 +659,43 @@ def production_shape(db: Database, args: argparse.Namespace) -> list[dict[str, A
     return runs
 
 
-def profile(server: Ours, args: argparse.Namespace, out: Path) -> None:
-    """py-spy under each HTTP workload (an extra run, not timed): the hottest frames."""
-    out.mkdir(parents=True, exist_ok=True)
+@contextlib.contextmanager
+def spying(pid: int, raw: Path) -> Iterator[None]:
+    """py-spy records ``pid`` (200 samples/s, GIL holders only) while the block runs."""
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    spy = subprocess.Popen(
+        [py_spy, "record", "--format", "raw", "--nonblocking", "--gil", "-r", "200",
+         "-o", str(raw), "-p", str(pid)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        time.sleep(0.5)
+        yield
+    finally:
+        spy.send_signal(signal.SIGINT)  # py-spy writes what it sampled and exits
+        spy.wait(30)
+
+
+def profile(server: Ours, args: argparse.Namespace, out: Path) -> None:
+    """py-spy under each HTTP workload and, with sockets, under the handshakes and the fan-out
+    (an extra run each, not timed): the hottest frames. Only the workload's run is recorded,
+    not its preparation (sign-ins, the subscribers connecting)."""
+    out.mkdir(parents=True, exist_ok=True)
     for workload in args.workloads:
         raw = out / f"{workload}.txt"
-        with prepared(workload, server.url, args.concurrency) as run:
-            spy = subprocess.Popen(
-                [py_spy, "record", "--format", "raw", "--nonblocking", "--gil", "-r", "200",
-                 "-d", str(args.seconds + 1), "-o", str(raw), "-p", str(server.pid)],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            )  # fmt: skip
-            time.sleep(0.5)
+        with prepared(workload, server.url, args.concurrency) as run, spying(server.pid, raw):
             run(args.seconds)
-            spy.wait()
         (out / f"{workload}.top.txt").write_text(top_frames(raw))
+    if not args.sockets:
+        return
+    token = login(server.url, READER)["access"]
+    raw = out / "ws_handshakes.txt"
+    with spying(server.pid, raw):
+        asyncio.run(handshakes(server.url, token, args.handshakes))
+    (out / "ws_handshakes.top.txt").write_text(top_frames(raw))
+    raw = out / "ws_fan_out.txt"
+    asyncio.run(fan_out(server.url, token, args.subscribers, args.events, spy=(server.pid, raw)))
+    (out / "ws_fan_out.top.txt").write_text(top_frames(raw))
 
 
 def top_frames(raw: Path, count: int = 25) -> str:
