@@ -7,7 +7,7 @@ import asyncio
 import base64
 import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -28,7 +28,7 @@ SHARED = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": 
 
 
 @pytest.fixture
-def hops(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+def hops(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The names of the calls :func:`settle` handed to a worker thread."""
     handed: list[str] = []
     real = offload.database_sync_to_async
@@ -38,7 +38,7 @@ def hops(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
         return real(fn)
 
     monkeypatch.setattr(offload, "database_sync_to_async", counting)
-    yield handed
+    return handed
 
 
 def local_cache() -> Any:
@@ -66,7 +66,8 @@ def test_a_call_that_queries_runs_again_whole_on_a_worker_thread(
     with local_cache():
         assert asyncio.run(settle(count_users)) == 1
     assert threads[0] == threading.get_ident()  # started on the loop, stopped by Django's guard
-    assert len(threads) == 2 and threads[1] != threading.get_ident()
+    assert len(threads) == 2
+    assert threads[1] != threading.get_ident()
     assert hops == ["count_users"]
 
 
@@ -107,7 +108,8 @@ def test_a_warm_jwt_resolves_on_the_loop_and_a_revocation_still_applies(
         first = asyncio.run(settle(identity_from_token, token, SCOPE))
         handed_first = len(hops)
         again = asyncio.run(settle(revalidate, first, SCOPE))
-        assert not first.is_public and again.accountability == first.accountability
+        assert not first.is_public
+        assert again.accountability == first.accountability
         assert handed_first <= 1  # a cold process reads the sign-in and grants once
         assert len(hops) == handed_first  # warm: no thread at all
 
