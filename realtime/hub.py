@@ -43,6 +43,9 @@ class EventMemo:
                 future.set_result(await compute())
             except Exception as error:
                 future.set_exception(error)
+        if future.done():  # the usual case: computed by the first connection, no await
+            done: T = future.result()
+            return done
         result: T = await asyncio.shield(future)
         return result
 

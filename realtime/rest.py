@@ -117,9 +117,12 @@ class RestSocket(SocketConsumer):
         self, subscription: Subscription, acc: Any, change: ItemChange, memo: EventMemo
     ) -> frames.Frame | None:
         key = (_grants(acc), subscription.shape, change.action, change.keys)
-        compute = database_sync_to_async(event_payload)
+        # The wrapper is built only by the connection that computes (building one is costly).
         try:
-            payload = await memo.get(key, lambda: compute(subscription.shape, acc, change))
+            payload = await memo.get(
+                key,
+                lambda: database_sync_to_async(event_payload)(subscription.shape, acc, change),
+            )
         except DirectusError as error:
             return frames.from_directus("subscribe", error, subscription.uid)
         except Exception:
