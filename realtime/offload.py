@@ -12,7 +12,10 @@ So when the default cache is this process's memory (the embedded default), :func
 the call on the event loop's thread first. The first database access there raises Django's
 ``SynchronousOnlyOperation`` (its async-unsafe guard, raised before a connection is opened or a
 statement sent), and the call then runs again, whole, on a worker thread through
-``database_sync_to_async``, as it always did. Only calls that are safe to start twice come
+``database_sync_to_async``, as it always did. The refused attempt leaves behind the connection
+wrapper Django made for it, never opened, in the Task's context (on the loop Django's
+connections are context-local); it is dropped, or each socket would keep one (tens of KiB)
+for its life. Only calls that are safe to start twice come
 here: they write nothing before their first query (what they keep in memory they keep after
 it), and they do no other I/O, which is why only our own JWTs (:func:`on_loop_token`) and the
 public identity are tried on the loop: the other resolvers call out (an external issuer's
@@ -30,6 +33,7 @@ from typing import ParamSpec, TypeVar
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.core.exceptions import SynchronousOnlyOperation
+from django.db import connections
 
 from tokens.jwt import is_directus_jwt
 
@@ -64,5 +68,13 @@ async def settle(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         try:
             return fn(*args, **kwargs)
         except SynchronousOnlyOperation:
-            pass
+            _drop_unopened_connections()
     return await database_sync_to_async(fn)(*args, **kwargs)
+
+
+def _drop_unopened_connections() -> None:
+    """Forget, in this context, the wrappers the refused attempt made (module docstring): the
+    guard refused before any of them connected."""
+    for connection in connections.all(initialized_only=True):
+        if connection.connection is None:
+            del connections[connection.alias]

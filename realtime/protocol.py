@@ -2,9 +2,13 @@
 
 uvicorn's ``websockets-sansio`` protocol (its default) keeps, for every open connection, an
 ``asyncio.Queue`` and an ``asyncio.Event`` (five deques of 64 slots each, ~3 KiB together) and
-the upgrade response it no longer needs once the handshake is over (~1.5 KiB). This subclass
-swaps the queue and the event for list-based equivalents with the methods uvicorn calls, and
-drops the spent response after the handshake. Frames, closing and back-pressure are uvicorn's.
+the upgrade request and response it no longer needs once the handshake is over. The request
+outlives uvicorn's reference to it: ``websockets``' ``ServerProtocol.parse()`` is a generator
+that parses the request into a local and then parses frames for the life of the connection, so
+its frame keeps the request, its path (with an ``access_token`` query, a credential) and its
+headers (~3 KiB). This subclass swaps the queue and the event for list-based equivalents with
+the methods uvicorn calls, and after the handshake empties the spent request and drops it and
+the response. Frames, closing and back-pressure are uvicorn's.
 
 Serve with ``uvicorn … --ws realtime.protocol:WebSocketProtocol`` (``manage.py serve`` does).
 """
@@ -15,6 +19,7 @@ import asyncio
 from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.datastructures import Headers
 
 
 class Inbox:
@@ -97,4 +102,6 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
     async def send(self, message: Any) -> None:
         await super().send(message)
         if self.handshake_complete:  # accepted or refused: the upgrade exchange is spent
+            if self.request is not None:  # parse()'s frame still holds it (module docstring)
+                self.request.path, self.request.headers = "", Headers()
             self.request = self.response = None  # type: ignore[assignment]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextvars
 import json
 import threading
 from collections.abc import Callable
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings
+from django.db import connections
 from django.test import override_settings
 from rest_framework.test import APIClient
 
@@ -119,3 +121,20 @@ def test_a_warm_jwt_resolves_on_the_loop_and_a_revocation_still_applies(
         revoke_family(family, "test")
         after: SocketIdentity = asyncio.run(settle(revalidate, first, SCOPE))
     assert after.is_public
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refused_attempt_leaves_no_connection_wrapper_in_the_task(
+    make_user: Callable[..., User],
+) -> None:
+    """On the loop Django's connections are per context: each socket's Task would keep the
+    wrapper its refused query made (never opened) for the socket's life."""
+    make_user("someone@example.com")
+
+    async def attempt() -> list[str]:
+        assert await settle(User.objects.count) == 1
+        return [connection.alias for connection in connections.all(initialized_only=True)]
+
+    with local_cache():
+        left = contextvars.Context().run(asyncio.run, attempt())  # a Task with no wrapper yet
+    assert left == []

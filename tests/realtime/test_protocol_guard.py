@@ -120,3 +120,84 @@ def test_request_and_response_are_only_needed_before_the_handshake_completes() -
     assert _methods_touching("response") <= {"handle_connect", "send"}, RECHECK
     assert _methods_touching("request") <= {"handle_connect"}, RECHECK
     assert "handshake_complete" in inspect.getsource(WebSocketsSansIOProtocol.send), RECHECK
+
+
+class _Transport:
+    """Just enough of an asyncio transport for the protocol to run a handshake in memory."""
+
+    def __init__(self) -> None:
+        self.written = bytearray()
+        self.closed = False
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return {"sockname": ("127.0.0.1", 8000), "peername": ("127.0.0.1", 50000)}.get(
+            name, default
+        )
+
+    def write(self, data: bytes) -> None:
+        self.written += data
+
+    def close(self) -> None:
+        self.closed = True
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+
+def _masked_text(text: str) -> bytes:
+    payload = text.encode()
+    mask = b"\x01\x02\x03\x04"
+    return (
+        bytes([0x81, 0x80 | len(payload)])
+        + mask
+        + bytes(byte ^ mask[i % 4] for i, byte in enumerate(payload))
+    )
+
+
+def test_the_spent_upgrade_request_keeps_neither_its_path_nor_its_headers(
+    loop: asyncio.AbstractEventLoop,
+) -> None:
+    """websockets' parser generator keeps the upgrade request for the connection's life; after
+    the handshake it is emptied (the path carries the upgrade token), and frames still parse."""
+    received: list[Any] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        received.append(scope)
+        assert (await receive())["type"] == "websocket.connect"
+        await send({"type": "websocket.accept"})
+        received.append(await receive())
+
+    config = Config(app=app, ws="websockets-sansio", lifespan="off", log_config=None)
+    config.load()
+    protocol = WebSocketProtocol(
+        config=config, server_state=ServerState(), app_state={}, _loop=loop
+    )
+    transport = _Transport()
+    protocol.connection_made(transport)  # type: ignore[arg-type]
+    protocol.data_received(
+        b"GET /websocket?access_token=upgrade-secret HTTP/1.1\r\nHost: example.com\r\n"
+        b"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nUser-Agent: guard-test\r\n\r\n"
+    )
+    loop.run_until_complete(asyncio.sleep(0.01))
+    assert transport.written.startswith(b"HTTP/1.1 101"), bytes(transport.written)
+    assert received[0]["query_string"] == b"access_token=upgrade-secret"
+    assert (b"User-Agent", b"guard-test") in received[0]["headers"]  # the scope keeps its own
+
+    request = protocol.conn.parser.gi_frame.f_locals["request"]  # type: ignore[union-attr]
+    assert request.path == "", RECHECK
+    assert list(request.headers.raw_items()) == [], RECHECK
+    assert protocol.request is None
+    assert protocol.response is None
+
+    protocol.data_received(_masked_text('{"type":"ping"}'))
+    loop.run_until_complete(asyncio.sleep(0.01))
+    assert received[1] == {"type": "websocket.receive", "text": '{"type":"ping"}'}
+    protocol.connection_lost(None)
+    loop.run_until_complete(asyncio.sleep(0.01))
