@@ -55,3 +55,57 @@ def test_nested_and_outside_calls_do_not_take_a_second_slot() -> None:
         pass
     assert slots._slots.acquire(blocking=False)  # the slots taken were given back
     slots._slots.release()
+
+
+def _queued(count: int) -> None:
+    """Wait until ``count`` threads wait for a slot."""
+    deadline = time.monotonic() + 5
+    while len(slots._slots._waiters) < count:
+        assert time.monotonic() < deadline, "the waiters did not queue"
+        time.sleep(0.001)
+
+
+def test_waiters_are_served_in_the_order_they_came() -> None:
+    turnstile = slots.Turnstile(1)
+    turnstile.acquire()
+    order: list[int] = []
+
+    def waiter(number: int) -> None:
+        turnstile.acquire()
+        order.append(number)
+        turnstile.release()
+
+    threads = []
+    for number in range(8):
+        thread = threading.Thread(target=waiter, args=(number,))
+        thread.start()
+        threads.append(thread)
+        deadline = time.monotonic() + 5
+        while len(turnstile._waiters) < number + 1:  # each queues before the next starts
+            assert time.monotonic() < deadline
+            time.sleep(0.001)
+    turnstile.release()
+    for thread in threads:
+        thread.join(timeout=5)
+    assert order == list(range(8))
+
+
+def test_a_newcomer_does_not_take_a_slot_handed_to_a_waiter() -> None:
+    held = [slots._slots.acquire() for _ in range(slots.SLOTS)]
+    served = threading.Event()
+
+    def waiter() -> None:
+        slots._slots.acquire()
+        served.set()
+
+    thread = threading.Thread(target=waiter)
+    thread.start()
+    _queued(1)
+    slots._slots.release()  # handed to the waiter, not freed
+    assert not slots._slots.acquire(blocking=False)  # the newcomer finds no free slot
+    assert served.wait(timeout=5)
+    thread.join(timeout=5)
+    slots._slots.release()  # the waiter's
+    for _ in held[1:]:
+        slots._slots.release()
+    assert slots._slots._free == slots.SLOTS
