@@ -1,10 +1,11 @@
 """Before and after a change: two checkouts of this server, alternated run by run.
 
 Each checkout serves from its own directory (``manage.py serve``, one process, SQLite and the
-in-memory cache unless the environment says otherwise) with its own database seeded by
-``bootstrap`` and ``load_demo``; every workload is warmed up once per server (3 s), then run
-with wrk on each server in turn, each round starting with the other one. Prints a JSON row per
-run and, per workload and checkout, the medians of the rate, p50 and p99 and the largest p99.
+in-memory cache unless the environment says otherwise, as ``bench/http_bench.py`` starts it)
+with its own database seeded by ``bootstrap`` and ``load_demo``; every workload is warmed up
+once per server (3 s), then run with wrk on each server in turn, each round starting with the
+other one. Prints a JSON row per run and, per workload and checkout, the medians of the rate,
+p50 and p99 and the largest p99.
 
     git worktree add /tmp/before HEAD~1
     .venv/bin/python bench/ab_http.py --before /tmp/before --after . --rounds 3 \\
@@ -15,11 +16,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import shutil
 import statistics
 import sys
-import tempfile
 from pathlib import Path
 from urllib.parse import quote
 
@@ -28,7 +29,8 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import tests.support.server as serving
-from bench.http_bench import key_state, login_state, wrk_drive
+from bench.http_bench import key_state, login_state, start_server
+from bench.side_by_side import wrk
 
 FILTER = '{"status":{"_eq":"published"}}'
 #: name -> (path, token kind: "jwt", "key" or None)
@@ -43,16 +45,14 @@ WORKLOADS: dict[str, tuple[str, str | None]] = {
 }
 
 
-def start(root: Path) -> serving.Server:
-    """A server of the checkout at ``root`` with the demo data."""
+def start(root: Path, stack: contextlib.ExitStack) -> serving.Server:
+    """A one-process server of the checkout at ``root`` with the demo data and a database of
+    its own, stopped (and its database dropped) when ``stack`` closes."""
     serving.ROOT = root  # manage() and Server.start() run manage.py from ROOT
-    tmp = Path(tempfile.mkdtemp(prefix="ab-"))
-    env = serving.base_env(tmp, RATE_LIMITER_LOGIN_ENABLED="false", LOG_LEVEL="error")
-    for command in (["bootstrap"], ["load_demo", "--count", "200"]):
-        result = serving.manage(env, *command)
-        if result.returncode:
-            raise SystemExit(f"{root}: manage.py {command[0]}: {result.stderr}")
-    return serving.Server(env).start("--workers", "1", bootstrap=False)
+    server, database = start_server(1)
+    stack.push(database.__exit__)  # type: ignore[attr-defined]
+    stack.callback(server.stop)
+    return server
 
 
 async def tokens(base: str) -> dict[str, str]:
@@ -84,16 +84,17 @@ async def run(args: argparse.Namespace) -> list[dict[str, object]]:
     unknown = set(names) - set(WORKLOADS)
     if unknown:
         raise SystemExit(f"unknown workloads: {', '.join(sorted(unknown))}")
-    servers: dict[str, serving.Server] = {}
     rows: list[dict[str, object]] = []
-    try:
-        for variant, root in (("before", args.before), ("after", args.after)):
-            servers[variant] = start(root.resolve())
+    with contextlib.ExitStack() as stack:
+        servers = {
+            variant: start(root.resolve(), stack)
+            for variant, root in (("before", args.before), ("after", args.after))
+        }
         for server in servers.values():
             held = await tokens(server.url)
             for name in names:
                 path, kind = WORKLOADS[name]
-                await wrk_drive(server.url, name, path, held.get(kind or ""), 50, 3)
+                wrk(server.url, path, 3, 50, held.get(kind or ""))
         for round_ in range(args.rounds):
             order = ["before", "after"] if round_ % 2 == 0 else ["after", "before"]
             for name in names:
@@ -101,21 +102,13 @@ async def run(args: argparse.Namespace) -> list[dict[str, object]]:
                 for variant in order:
                     server = servers[variant]
                     token = (await tokens(server.url)).get(kind or "")  # fresh: JWTs expire
-                    result = await wrk_drive(server.url, name, path, token, 50, args.seconds)
-                    if result.errors:
-                        raise SystemExit(f"{variant} {name}: {result.errors} non-2xx answers")
-                    row: dict[str, object] = {
-                        "variant": variant,
-                        "workload": name,
-                        "rps": result.rps,
-                        "p50_ms": result.p50_ms,
-                        "p99_ms": result.p99_ms,
-                    }
+                    result = wrk(server.url, path, args.seconds, 50, token)
+                    if result["errors"]:
+                        raise SystemExit(f"{variant} {name}: {result['errors']} failed requests")
+                    row: dict[str, object] = {"variant": variant, "workload": name}
+                    row.update({key: result[key] for key in ("rps", "p50_ms", "p99_ms")})
                     print(json.dumps(row), flush=True)
                     rows.append(row)
-    finally:
-        for server in servers.values():
-            server.stop()
     return rows
 
 

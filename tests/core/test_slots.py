@@ -57,10 +57,10 @@ def test_nested_and_outside_calls_do_not_take_a_second_slot() -> None:
     slots._slots.release()
 
 
-def _queued(count: int) -> None:
-    """Wait until ``count`` threads wait for a slot."""
+def _queued(turnstile: slots.Turnstile, count: int) -> None:
+    """Wait until ``count`` threads wait on ``turnstile``."""
     deadline = time.monotonic() + 5
-    while len(slots._slots._waiters) < count:
+    while len(turnstile._waiters) < count:
         assert time.monotonic() < deadline, "the waiters did not queue"
         time.sleep(0.001)
 
@@ -80,10 +80,7 @@ def test_waiters_are_served_in_the_order_they_came() -> None:
         thread = threading.Thread(target=waiter, args=(number,))
         thread.start()
         threads.append(thread)
-        deadline = time.monotonic() + 5
-        while len(turnstile._waiters) < number + 1:  # each queues before the next starts
-            assert time.monotonic() < deadline
-            time.sleep(0.001)
+        _queued(turnstile, number + 1)  # each queues before the next starts
     turnstile.release()
     for thread in threads:
         thread.join(timeout=5)
@@ -100,7 +97,7 @@ def test_a_newcomer_does_not_take_a_slot_handed_to_a_waiter() -> None:
 
     thread = threading.Thread(target=waiter)
     thread.start()
-    _queued(1)
+    _queued(slots._slots, 1)
     slots._slots.release()  # handed to the waiter, not freed
     assert not slots._slots.acquire(blocking=False)  # the newcomer finds no free slot
     assert served.wait(timeout=5)
